@@ -1,0 +1,1 @@
+"""guestkitd: the daemon that runs inside the appliance (standard library only)."""

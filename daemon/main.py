@@ -1,0 +1,124 @@
+"""guestkitd entry points: as the appliance's init (PID 1), or listening on a socket."""
+
+import os
+import sys
+import time
+
+CHANNEL = "org.guestkit.channel.0"
+# modules the appliance needs before it can talk; everything else loads on demand
+BOOT_MODULES = ["virtio_pci", "virtio_console", "virtio_scsi", "sd_mod", "virtio_rng",
+                "virtio_mmio"]
+
+
+def _cmdline():
+    try:
+        with open("/proc/cmdline") as f:
+            words = f.read().split()
+    except OSError:
+        return {}
+    out = {}
+    for w in words:
+        k, _, v = w.partition("=")
+        if k.startswith("guestkit."):
+            out[k[len("guestkit."):]] = v
+    return out
+
+
+def _mount(fstype, target, options=""):
+    import subprocess
+    os.makedirs(target, exist_ok=True)
+    subprocess.run(["mount", "-t", fstype, "-o", options or "defaults", fstype, target],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _find_port(timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            for p in os.listdir("/sys/class/virtio-ports"):
+                try:
+                    with open("/sys/class/virtio-ports/%s/name" % p) as f:
+                        if f.read().strip() == CHANNEL:
+                            return "/dev/" + p
+                except OSError:
+                    pass
+        except FileNotFoundError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit("guestkitd: virtio-serial port %s never appeared" % CHANNEL)
+        time.sleep(0.005)
+
+
+def appliance_init():
+    """PID 1 of the appliance: set up the system, then serve the library."""
+    t0 = time.monotonic()
+    os.environ.update({"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C",
+                       "HOME": "/root", "TERM": "dumb"})
+    import subprocess
+    # devtmpfs is mounted by the kernel when CONFIG_DEVTMPFS_MOUNT; make sure of all four
+    for fstype, target in (("proc", "/proc"), ("sysfs", "/sys"), ("devtmpfs", "/dev"),
+                           ("tmpfs", "/run"), ("tmpfs", "/tmp")):
+        if not os.path.ismount(target):
+            _mount(fstype, target)
+    os.makedirs("/dev/pts", exist_ok=True)
+    _mount("devpts", "/dev/pts")
+    opts = _cmdline()
+    verbose = opts.get("verbose") == "1"
+    subprocess.run(["modprobe", "-a"] + BOOT_MODULES, stderr=subprocess.DEVNULL)
+    os.makedirs("/sysroot", exist_ok=True)
+    port = _find_port()
+    fd = os.open(port, os.O_RDWR | os.O_CLOEXEC)
+    from .server import Server
+    server = Server(fd, fd, sysroot="/sysroot", verbose=verbose)
+    server.hello({"boot_s": round(time.monotonic() - t0, 3), "release": os.uname().release})
+    try:
+        server.serve()
+    except Exception as e:          # a broken session: say so on the console, then stop
+        print("guestkitd: %s: %s" % (type(e).__name__, e), file=sys.stderr, flush=True)
+    finally:
+        _poweroff()
+
+
+def _poweroff():
+    try:
+        os.sync()
+        from .mounts import umount_all
+
+        class _C:
+            sysroot = "/sysroot"
+        umount_all(_C())
+    except Exception:
+        pass
+    os.sync()
+    try:
+        with open("/proc/sysrq-trigger", "w") as f:
+            f.write("o")
+    except OSError:
+        pass
+    time.sleep(10)
+    os._exit(0)
+
+
+def main(argv=None):
+    """guestkitd command: serve on a socket (see --help)."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="guestkitd", description="the guestkit daemon")
+    ap.add_argument("--listen", metavar="ADDR",
+                    help="unix:PATH or tcp:HOST:PORT to serve one client at a time")
+    ap.add_argument("--sysroot", default="/sysroot",
+                    help="where guest filesystems are mounted (default /sysroot)")
+    ap.add_argument("--init", action="store_true",
+                    help="run as the appliance's init (PID 1)")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    a = ap.parse_args(argv)
+    if a.init or os.getpid() == 1:
+        appliance_init()
+        return 0
+    if not a.listen:
+        ap.error("--listen is required outside the appliance")
+    from .listen import serve_forever
+    return serve_forever(a.listen, a.sysroot, a.verbose)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

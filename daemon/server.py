@@ -1,0 +1,241 @@
+"""guestkitd's session loop: read calls, dispatch them to handlers, stream files, reply.
+
+Handlers are plain functions named ``do_<action>`` in the action modules listed in
+HANDLER_MODULES; the action table says which actions exist and what their arguments are.
+"""
+
+import errno as _errno
+import os
+import select
+import sys
+import time
+import traceback
+
+from . import protocol as P
+from .guestpath import resolve
+from .util import DaemonError
+from ..actions import DAEMON_ACTIONS
+
+HANDLER_MODULES = ("system", "devices", "filesystems", "partitions", "mounts", "files",
+                   "transfer", "commands")
+
+
+class Cancelled(Exception):
+    pass
+
+
+def load_handlers():
+    """Map every daemon action of the table to its handler function."""
+    import importlib
+    handlers = {}
+    for modname in HANDLER_MODULES:
+        mod = importlib.import_module("." + modname, __package__)
+        for name in dir(mod):
+            if name.startswith("do_"):
+                handlers[name[3:]] = getattr(mod, name)
+    return handlers
+
+
+class Context:
+    """What a handler sees of the session: the guest root, streams, progress."""
+
+    def __init__(self, server, serial, action):
+        self.server = server
+        self.serial = serial
+        self.action = action
+        self.sysroot = server.sysroot
+        self._in_done = False
+        self._out_buf = bytearray()
+        self._out_started = False
+        self._last_progress = 0.0
+
+    # -- paths --
+    def resolve(self, path, follow=True):
+        return resolve(self.sysroot, path, follow)
+
+    def need_root(self):
+        if not os.path.ismount(self.sysroot):
+            raise DaemonError("no filesystem is mounted on /; call mount first", "EINVAL")
+
+    # -- progress --
+    def progress(self, pos, total, force=False):
+        now = time.monotonic()
+        if force or now - self._last_progress >= 0.1:
+            self._last_progress = now
+            self.server.send_json(P.PROGRESS, {"s": self.serial, "pos": pos, "total": total})
+
+    # -- FileIn --
+    def instream(self):
+        """Yield the chunks the library sends; raises Cancelled if it gives up."""
+        while not self._in_done:
+            ftype, payload = self.server.reader.read_frame()
+            if ftype == P.CANCEL:
+                self._in_done = True
+                raise Cancelled()
+            if ftype != P.CHUNK:
+                raise P.ProtocolError("expected a CHUNK frame, got %s" % P.TYPE_NAMES[ftype])
+            if not payload:
+                self._in_done = True
+                return
+            yield payload
+
+    def drain_in(self):
+        if self.action.streams and self.action.streams[0].stream == "in":
+            try:
+                for _ in self.instream():
+                    pass
+            except Cancelled:
+                pass
+
+    # -- FileOut --
+    def write(self, data):
+        """Send DATA as part of the FileOut stream."""
+        self._out_started = True
+        self._out_buf += data
+        while len(self._out_buf) >= P.CHUNK_SIZE:
+            self.server.send(P.CHUNK, bytes(self._out_buf[:P.CHUNK_SIZE]))
+            del self._out_buf[:P.CHUNK_SIZE]
+            self.check_cancel()
+
+    def check_cancel(self):
+        """Raise Cancelled if the library sent CANCEL meanwhile."""
+        if self.server.input_pending():
+            ftype, _ = self.server.reader.read_frame()
+            if ftype == P.CANCEL:
+                raise Cancelled()
+            raise P.ProtocolError("unexpected %s frame during a download" %
+                                  P.TYPE_NAMES.get(ftype, ftype))
+
+    def end_out(self, ok):
+        if ok:
+            if self._out_buf:
+                self.server.send(P.CHUNK, bytes(self._out_buf))
+            self.server.send(P.CHUNK, b"")
+        else:
+            self.server.send(P.CANCEL, b"")
+        self._out_buf = bytearray()
+
+
+class Server:
+    def __init__(self, rfd, wfd, sysroot="/sysroot", verbose=False):
+        self.rfd = rfd
+        self.wfd = wfd
+        self.sysroot = sysroot
+        self.verbose = verbose
+        self.reader = P.FrameReader(lambda n: os.read(self.rfd, n))
+        self.handlers = load_handlers()
+        self.state = {"umask": 0o022, "labels": {}}
+        os.umask(0o022)
+
+    # -- output --
+    def send(self, ftype, payload=b""):
+        data = memoryview(P.encode(ftype, payload))
+        while data:
+            n = os.write(self.wfd, data)
+            data = data[n:]
+
+    def send_json(self, ftype, obj):
+        self.send(ftype, P.dumps(obj))
+
+    def input_pending(self):
+        if self.reader.buffered():
+            return True
+        r, _, _ = select.select([self.rfd], [], [], 0)
+        return bool(r)
+
+    def log(self, text):
+        if self.verbose:
+            self.send(P.LOG, text.encode("utf-8", "replace"))
+
+    # -- loop --
+    def hello(self, extra=None):
+        info = {"magic": P.MAGIC, "version": P.VERSION, "pid": os.getpid(),
+                "python": sys.version.split()[0]}
+        info.update(extra or {})
+        self.send_json(P.HELLO, info)
+
+    def serve(self):
+        """Serve calls until the library closes the stream."""
+        while True:
+            try:
+                ftype, payload = self.reader.read_frame()
+            except P.PeerClosed:
+                return
+            if ftype in (P.CANCEL, P.CHUNK):
+                continue                         # a late cancel after a finished stream
+            if ftype != P.CALL:
+                raise P.ProtocolError("expected a CALL frame, got %s" % P.TYPE_NAMES[ftype])
+            self.handle_call(P.loads(payload))
+            if self.state.get("exit"):
+                return
+
+    def handle_call(self, call):
+        serial = call.get("s")
+        name = call.get("n")
+        action = DAEMON_ACTIONS.get(name) if isinstance(name, str) else None
+        if action is None and isinstance(name, str) and name.startswith("internal_"):
+            from ..actions.table import Action
+            action = Action(name)
+        ctx = None
+        try:
+            if action is None or name not in self.handlers:
+                raise DaemonError("%s: no such action in this daemon" % name, "ENOTSUP")
+            args = call.get("a", [])
+            optargs = call.get("o", {})
+            if not isinstance(args, list) or not isinstance(optargs, dict):
+                raise DaemonError("%s: malformed arguments" % name, "EINVAL")
+            ctx = Context(self, serial, action)
+            if not name.startswith("internal_"):
+                # FileIn/FileOut arguments are host names: the daemon does not see them
+                kinds = [k for k in action.args if not k.stream]
+                try:
+                    args, optargs = action.check_args(
+                        _fill_streams(action, args), optargs)
+                except (TypeError, ValueError) as e:
+                    raise DaemonError(str(e), "EINVAL") from None
+                args = [a for k, a in zip(action.args, args) if not k.stream]
+                del kinds
+            result = self.handlers[name](ctx, *args, **optargs)
+            if ctx.action.streams and ctx.action.streams[0].stream == "out":
+                ctx.end_out(True)
+            self.send_json(P.REPLY, {"s": serial, "r": result})
+        except P.ProtocolError:
+            raise
+        except BaseException as e:  # noqa: B902 - every failure becomes an ERROR frame
+            if isinstance(e, (KeyboardInterrupt, SystemExit)):
+                raise
+            if ctx is not None:
+                if ctx.action.streams and ctx.action.streams[0].stream == "in":
+                    ctx.drain_in()
+                elif ctx.action.streams and ctx.action.streams[0].stream == "out":
+                    ctx.end_out(False)
+            ename, msg = _describe(e, name)
+            if self.verbose and ename == "EIO" and not isinstance(e, DaemonError):
+                self.log(traceback.format_exc())
+            self.send_json(P.ERROR, {"s": serial, "errno": ename, "msg": msg})
+
+
+def _fill_streams(action, args):
+    """The library sends None in place of FileIn/FileOut names; keep the checker happy."""
+    out = list(args)
+    for i, k in enumerate(action.args):
+        if k.stream and i < len(out) and out[i] is None:
+            out[i] = "-"
+    return out
+
+
+def _describe(e, name):
+    if isinstance(e, Cancelled):
+        return "EINTR", "%s: operation cancelled by the user" % name
+    if isinstance(e, DaemonError):
+        msg = str(e)
+        return e.errno_name, msg if msg.startswith(name + ":") else "%s: %s" % (name, msg)
+    if isinstance(e, OSError) and e.errno:
+        ename = _errno.errorcode.get(e.errno, "EIO")
+        where = ""
+        if e.filename is not None:
+            where = "%s: " % e.filename
+        return ename, "%s: %s%s" % (name, where, e.strerror or os.strerror(e.errno))
+    if isinstance(e, (ValueError, TypeError)):
+        return "EINVAL", "%s: %s" % (name, e)
+    return "EIO", "%s: internal error: %s: %s" % (name, type(e).__name__, e)

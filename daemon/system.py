@@ -1,0 +1,146 @@
+"""Actions about the appliance itself, and the library's internal calls."""
+
+import os
+import platform
+import shutil
+import sys
+
+from .util import DaemonError, PATH
+
+# Optional groups of actions, and what the appliance needs for each: tools on PATH and,
+# prefixed with "fs:", a filesystem the running kernel can mount.
+GROUPS = {
+    "acl": ["getfacl", "setfacl"],
+    "blkdiscard": ["blkdiscard"],
+    "btrfs": ["btrfs", "mkfs.btrfs", "fs:btrfs"],
+    "extlinux": ["extlinux"],
+    "f2fs": ["mkfs.f2fs", "fs:f2fs"],
+    "fstrim": ["fstrim"],
+    "gdisk": ["sgdisk"],
+    "grub": ["grub-install"],
+    "hivex": [None],          # not implemented
+    "inotify": [None],
+    "journal": [None],
+    "ldm": ["ldmtool"],
+    "libtsk": [None],
+    "libyara": [None],
+    "linuxcaps": ["getcap", "setcap"],
+    "linuxfsuuid": ["tune2fs"],
+    "linuxmodules": ["modprobe"],
+    "linuxxattrs": ["getfattr"],
+    "luks": ["cryptsetup"],
+    "lvm2": ["lvm"],
+    "mdadm": ["mdadm"],
+    "mknod": [],
+    "ntfs3g": ["ntfs-3g", "fs:fuseblk"],
+    "ntfsprogs": ["ntfsresize", "mkfs.ntfs"],
+    "rsync": ["rsync"],
+    "scrub": ["scrub"],
+    "selinux": [None],
+    "selinuxrelabel": [None],
+    "sleuthkit": ["icat"],
+    "squashfs": ["mksquashfs", "fs:squashfs"],
+    "syslinux": ["syslinux"],
+    "wipefs": ["wipefs"],
+    "xfs": ["mkfs.xfs", "xfs_repair", "fs:xfs"],
+    "xz": ["xz"],
+    "zerofree": ["zerofree"],
+}
+
+# kernel module providing a filesystem, where the name differs
+_FS_MODULE = {"fuseblk": "fuse"}
+
+
+def kernel_has_fs(fs):
+    try:
+        with open("/proc/filesystems") as f:
+            if any(line.split()[-1] == fs for line in f if line.strip()):
+                return True
+    except OSError:
+        pass
+    mod = _FS_MODULE.get(fs, fs)
+    release = platform.release()
+    base = "/lib/modules/%s" % release
+    try:
+        with open(base + "/modules.builtin") as f:
+            for line in f:
+                if os.path.basename(line.strip()) in (mod + ".ko",):
+                    return True
+    except OSError:
+        return False
+    try:
+        with open(base + "/modules.dep") as f:
+            for line in f:
+                path = line.split(":", 1)[0]
+                if os.path.basename(path).split(".ko")[0] == mod:
+                    return os.path.exists(os.path.join(base, path))
+    except OSError:
+        pass
+    return False
+
+
+_cache = {}
+
+
+def group_available(group):
+    if group not in GROUPS:
+        raise DaemonError("%s: unknown group" % group, "EINVAL")
+    if group not in _cache:
+        ok = True
+        for need in GROUPS[group]:
+            if need is None:
+                ok = False
+            elif need.startswith("fs:"):
+                ok = ok and kernel_has_fs(need[3:])
+            else:
+                ok = ok and shutil.which(need, path=PATH) is not None
+            if not ok:
+                break
+        _cache[group] = ok
+    return _cache[group]
+
+
+def do_available(ctx, groups):
+    missing = [g for g in groups if not group_available(g)]
+    if missing:
+        raise DaemonError("these groups are not available in this appliance: %s"
+                          % " ".join(missing), "ENOTSUP")
+
+
+def do_feature_available(ctx, groups):
+    return all(group_available(g) for g in groups)
+
+
+def do_available_all_groups(ctx):
+    return sorted(GROUPS)
+
+
+def do_ping_daemon(ctx):
+    return None
+
+
+def do_debug_appliance_version(ctx):
+    return "%s python %s" % (platform.release(), sys.version.split()[0])
+
+
+# ---- internal calls from the library (not in the action table) ----
+
+def do_internal_setup(ctx, labels=None, umask=None, **_):
+    """Disk labels (label -> index) as /dev/disk/guestfs/LABEL symlinks."""
+    from .devices import make_label_links
+    ctx.server.state["labels"] = dict(labels or {})
+    make_label_links(ctx.server.state["labels"])
+    return None
+
+
+def do_internal_autosync(ctx):
+    from .mounts import umount_all
+    umount_all(ctx)
+    os.sync()
+    return None
+
+
+def do_internal_exit(ctx):
+    os.sync()
+    ctx.server.state["exit"] = True
+    return None

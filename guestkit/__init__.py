@@ -1,0 +1,1 @@
+"""guestkit: open and modify virtual-machine disk images through a small qemu appliance."""
