@@ -1,0 +1,1 @@
+"""Launch backends (plugins found through the guestkit.backends entry points)."""

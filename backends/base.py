@@ -1,0 +1,46 @@
+"""The interface every backend, built-in or third-party, implements.
+
+A backend turns a handle's drives and settings into a running appliance and hands back a
+connected byte stream to its daemon.  Backends are found with stevedore in the
+``guestkit.backends`` namespace; nothing is special-cased for the built-in ones.
+"""
+
+import abc
+
+
+class LaunchError(Exception):
+    """The backend could not start the appliance; the message says why."""
+
+
+class Backend(abc.ABC):
+    #: the name users select it by (set_backend / GUESTKIT_BACKEND)
+    name = None
+    #: settings this backend understands: {name: one-line description}
+    settings_doc = {}
+
+    def __init__(self, handle, param=None):
+        self.handle = handle          # the GuestFS handle: config, drives, events
+        self.param = param            # text after "name:" in the backend name, or None
+
+    @classmethod
+    def host_supported(cls):
+        """(True, "") if this backend can run on this host, else (False, why not)."""
+        return True, ""
+
+    @abc.abstractmethod
+    def launch(self, appliance, drives, tmpdir):
+        """Start the appliance; return a connected socket to its daemon (after the daemon's
+        greeting has NOT been read yet).  Raise LaunchError with a clear message."""
+
+    @abc.abstractmethod
+    def shutdown(self, graceful=True):
+        """Stop the appliance: wait for it to power off when graceful, force otherwise.
+        Returns the hypervisor's exit status, or None."""
+
+    def pid(self):
+        """The hypervisor's process id, or None."""
+        return None
+
+    def console_tail(self):
+        """The last lines the appliance printed on its console (for error messages)."""
+        return []

@@ -1,0 +1,293 @@
+"""The direct backend: run qemu ourselves.
+
+qemu's console goes to a pipe read by a thread (APPLIANCE events, and the last lines quoted
+when a launch fails); the daemon's virtio-serial port connects to a unix socket this backend
+listens on; qemu is controlled over QMP (qemu.qmp) for a clean stop; and it never outlives
+the process that started it (PR_SET_PDEATHSIG).
+"""
+
+import collections
+import ctypes
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+from .base import Backend, LaunchError
+from . import kvm
+
+CHANNEL = "org.guestkit.channel.0"
+DEFAULT_LAUNCH_TIMEOUT = 300.0
+KERNEL_ARGS = ["panic=1", "console=ttyS0", "8250.nr_uarts=1", "cryptomgr.notests",
+               "no_timer_check", "tsc=reliable", "scsi_mod.scan=sync", "ipv6.disable=1",
+               "edd=off", "nokaslr", "random.trust_cpu=on", "mitigations=off",
+               "transparent_hugepage=never"]
+
+
+def _pdeathsig():
+    """In the child: die when the parent dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)      # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def find_qemu(hv=None):
+    if hv:
+        return hv
+    for name in ("qemu-system-x86_64", "qemu-kvm", "kvm"):
+        p = shutil.which(name) or (os.path.exists("/usr/libexec/" + name) and
+                                   "/usr/libexec/" + name)
+        if p:
+            return p
+    raise LaunchError("qemu is not installed (Debian: apt-get install qemu-system-x86)")
+
+
+class DirectBackend(Backend):
+    name = "direct"
+    settings_doc = {
+        "force_tcg": "never use KVM (software emulation)",
+        "force_kvm": "use KVM without probing; fail if it is not usable",
+        "gdb": "start qemu with a gdb server on tcp::1234, stopped before the kernel runs",
+        "machine=TYPE": "qemu machine type (default q35)",
+        "launch_timeout=SECONDS": "give up launching after this long (default 300)",
+    }
+
+    def __init__(self, handle, param=None):
+        super().__init__(handle, param)
+        self.proc = None
+        self.console = collections.deque(maxlen=60)
+        self._console_thread = None
+        self.qmp = None
+        self.qmp_path = None
+        self.accel = None
+
+    @classmethod
+    def host_supported(cls):
+        try:
+            find_qemu()
+        except LaunchError as e:
+            return False, str(e)
+        return True, ""
+
+    # -- settings --
+    def _setting(self, name):
+        return self.handle._backend_setting_value(name)
+
+    def choose_accel(self, qemu):
+        if self._setting("force_tcg") is not None:
+            return "tcg"
+        if self._setting("force_kvm") is not None:
+            return "kvm"
+        works, reason, cached = kvm.probe(qemu, self.handle._cachedir())
+        if works:
+            return "kvm"
+        self.handle._warning("KVM is not usable (%s%s); the appliance runs under TCG, "
+                             "which is slower" % (reason, ", verdict cached" if cached else ""))
+        return "tcg"
+
+    # -- argv --
+    def build_argv(self, appliance, drives, tmpdir, sock_path, accel, qemu):
+        h = self.handle
+        machine = self._setting("machine") or "q35"
+        argv = [qemu, "-no-user-config", "-nodefaults", "-display", "none", "-no-reboot",
+                "-machine", "%s,accel=%s" % (machine, accel),
+                "-cpu", "host" if accel == "kvm" else "max",
+                "-m", str(h._prop("memsize")), "-smp", str(h._prop("smp")),
+                "-rtc", "driftfix=slew",
+                "-kernel", appliance.kernel, "-initrd", appliance.initrd,
+                "-append", self.kernel_cmdline(),
+                "-serial", "stdio",
+                "-device", "virtio-rng-pci",
+                "-device", "virtio-serial-pci,id=vs",
+                "-chardev", "socket,id=channel0,path=%s" % sock_path,
+                "-device", "virtserialport,bus=vs.0,chardev=channel0,name=%s" % CHANNEL,
+                "-device", "virtio-scsi-pci,id=scsi"]
+        self.qmp_path = os.path.join(tmpdir, "qmp.sock")
+        argv += ["-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
+        for i, d in enumerate(drives):
+            argv += self.drive_args(d, i)
+        if h._prop("network"):
+            argv += ["-netdev", "user,id=usernet,net=169.254.0.0/16",
+                     "-device", "virtio-net-pci,netdev=usernet"]
+        if self._setting("gdb") is not None:
+            argv += ["-s", "-S"]
+        return argv
+
+    def kernel_cmdline(self):
+        h = self.handle
+        args = list(KERNEL_ARGS)
+        args.append("PYTHONHASHSEED=%d" % (int.from_bytes(os.urandom(4), "little") % 4294967295))
+        if h._prop("verbose"):
+            args.append("guestkit.verbose=1")
+        else:
+            args.append("quiet")
+        if h._prop("append"):
+            args.append(h._prop("append"))
+        return " ".join(args)
+
+    @staticmethod
+    def drive_args(d, i):
+        path = d.overlay or d.filename
+        fmt = "qcow2" if d.overlay else d.format
+        opts = ["file=%s" % path.replace(",", ",,"), "format=%s" % fmt, "if=none",
+                "id=hd%d" % i, "cache=%s" % d.cachemode, "discard=%s" % (
+                    "unmap" if d.discard in ("enable", "besteffort") else "ignore")]
+        if d.copyonread:
+            opts.append("copy-on-read=on")
+        dev = "scsi-hd,drive=hd%d,bus=scsi.0,channel=0,scsi-id=%d,lun=0" % (i, i)
+        if d.blocksize:
+            dev += ",logical_block_size=%d,physical_block_size=%d" % (d.blocksize, d.blocksize)
+        if d.readonly and not d.overlay:
+            opts.append("readonly=on")
+        return ["-drive", ",".join(opts), "-device", dev]
+
+    # -- launch --
+    def launch(self, appliance, drives, tmpdir):
+        h = self.handle
+        qemu = find_qemu(h._prop("hv"))
+        self.accel = self.choose_accel(qemu)
+        sock_path = os.path.join(tmpdir, "guestkitd.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        listener.bind(sock_path)
+        os.chmod(sock_path, 0o600)
+        listener.listen(1)
+        argv = self.build_argv(appliance, drives, tmpdir, sock_path, self.accel, qemu)
+        h._debug("qemu command line: %s" % " ".join(argv))
+        try:
+            timeout = float(self._setting("launch_timeout") or
+                            os.environ.get("GUESTKIT_LAUNCH_TIMEOUT") or DEFAULT_LAUNCH_TIMEOUT)
+        except ValueError:
+            raise LaunchError("launch_timeout must be a number of seconds") from None
+        try:
+            self.proc = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, close_fds=True,
+                preexec_fn=self._preexec, cwd=tmpdir)
+        except OSError as e:
+            listener.close()
+            raise LaunchError("cannot run %s: %s" % (qemu, e)) from None
+        self._console_thread = threading.Thread(target=self._read_console, daemon=True,
+                                                name="guestkit-console")
+        self._console_thread.start()
+        deadline = time.monotonic() + timeout
+        try:
+            while True:
+                r, _, _ = select.select([listener], [], [], 0.05)
+                if r:
+                    conn, _ = listener.accept()
+                    break
+                if self.proc.poll() is not None:
+                    self._console_thread.join(1)
+                    raise LaunchError("qemu exited with status %d before the appliance "
+                                      "started%s" % (self.proc.returncode, self._tail()))
+                if time.monotonic() > deadline:
+                    raise LaunchError("qemu did not connect within %.0f s%s"
+                                      % (timeout, self._tail()))
+        except BaseException:
+            listener.close()
+            self.shutdown(graceful=False)
+            raise
+        listener.close()
+        os.unlink(sock_path)
+        conn.settimeout(None)
+        self._deadline = deadline
+        return conn
+
+    def remaining(self):
+        return max(1.0, self._deadline - time.monotonic())
+
+    def _preexec(self):
+        if self.handle._prop("recovery_proc"):
+            _pdeathsig()
+        if self.handle._prop("pgroup"):
+            os.setpgid(0, 0)
+
+    def _read_console(self):
+        f = self.proc.stdout
+        buf = b""
+        while True:
+            data = os.read(f.fileno(), 65536)
+            if not data:
+                break
+            self.handle._appliance_output(data)
+            buf += data
+            *lines, buf = buf.split(b"\n")
+            for line in lines:
+                self.console.append(line.decode("utf-8", "replace").rstrip("\r"))
+        if buf:
+            self.console.append(buf.decode("utf-8", "replace"))
+
+    def console_tail(self):
+        return list(self.console)
+
+    def _tail(self):
+        lines = [l for l in self.console if l.strip()][-12:]
+        if not lines:
+            return " (the console printed nothing; set_verbose(True) to see the boot)"
+        return "; last console lines:\n  " + "\n  ".join(lines)
+
+    # -- QMP --
+    def connect_qmp(self):
+        if self.qmp is not None or not self.qmp_path:
+            return self.qmp
+        try:
+            from qemu.qmp.legacy import QEMUMonitorProtocol
+            q = QEMUMonitorProtocol(self.qmp_path)
+            q.connect()
+            self.qmp = q
+        except Exception as e:
+            self.handle._debug("QMP connection failed: %s" % e)
+            self.qmp = None
+        return self.qmp
+
+    def qmp_command(self, cmd, **args):
+        q = self.connect_qmp()
+        if q is None:
+            raise LaunchError("QMP is not available")
+        return q.cmd(cmd, **args) if hasattr(q, "cmd") else q.command(cmd, **args)
+
+    def status(self):
+        return self.qmp_command("query-status")
+
+    # -- shutdown --
+    def shutdown(self, graceful=True):
+        p = self.proc
+        if p is None:
+            return None
+        if graceful:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                graceful = False
+        if not graceful and p.poll() is None:
+            try:
+                self.qmp_command("quit")
+                p.wait(timeout=3)
+            except Exception:
+                pass
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        if self.qmp is not None:
+            try:
+                self.qmp.close()
+            except Exception:
+                pass
+            self.qmp = None
+        if self._console_thread is not None:
+            self._console_thread.join(2)
+        try:
+            p.stdout.close()
+        except Exception:
+            pass
+        self.proc = None
+        return p.returncode
+
+    def pid(self):
+        return self.proc.pid if self.proc else None

@@ -1,0 +1,225 @@
+"""The library's side of the protocol: send calls, stream files, read replies.
+
+The daemon is untrusted: every frame goes through the bounded reader of
+guestkit.daemon.protocol, replies must match the call's serial, and a broken or closed
+stream ends the session with an Error instead of a hang.
+"""
+
+import os
+import re
+import socket
+import threading
+
+from .daemon import protocol as P
+from .errors import Error
+
+
+class SessionLost(Error):
+    """The appliance went away or broke the protocol; the handle cannot be used further."""
+
+
+def open_host_output(filename):
+    """A writable fd for FILENAME; /dev/stdout, /dev/stderr and /dev/fd/N reuse the fd."""
+    m = re.match(r"^/dev/fd/(\d+)$", filename)
+    if m:
+        return os.dup(int(m.group(1)))
+    if filename in ("/dev/stdout", "-"):
+        return os.dup(1)
+    if filename == "/dev/stderr":
+        return os.dup(2)
+    return os.open(filename, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+
+
+def open_host_input(filename):
+    m = re.match(r"^/dev/fd/(\d+)$", filename)
+    if m:
+        return os.dup(int(m.group(1)))
+    if filename in ("/dev/stdin", "-"):
+        return os.dup(0)
+    return os.open(filename, os.O_RDONLY | os.O_CLOEXEC)
+
+
+class Client:
+    def __init__(self, sock, on_progress=None, on_log=None):
+        self.sock = sock
+        self.sock.settimeout(None)
+        self.reader = P.FrameReader(self._recv)
+        self.serial = 0
+        self.on_progress = on_progress
+        self.on_log = on_log
+        self.cancel_requested = threading.Event()
+        self.lost = None
+        self.hello = None
+        self._lock = threading.Lock()
+
+    def _recv(self, n):
+        try:
+            return self.sock.recv(max(n, 1 << 18))
+        except OSError as e:
+            raise P.PeerClosed("connection to the appliance failed: %s" % e) from None
+
+    def _send(self, ftype, payload=b""):
+        try:
+            self.sock.sendall(P.encode(ftype, payload))
+        except OSError as e:
+            raise P.PeerClosed("cannot send to the appliance: %s" % e) from None
+
+    def read_hello(self, timeout=None):
+        self.sock.settimeout(timeout)
+        try:
+            ftype, obj = self.reader.read_json(expect=(P.HELLO,))
+        except socket.timeout:
+            raise SessionLost("the daemon did not greet within %s s" % timeout) from None
+        except P.ProtocolError as e:
+            raise SessionLost("bad greeting from the daemon: %s" % e) from None
+        finally:
+            self.sock.settimeout(None)
+        if obj.get("magic") != P.MAGIC or obj.get("version") != P.VERSION:
+            raise SessionLost("the other side is not a guestkitd of protocol version %d: %r"
+                              % (P.VERSION, obj))
+        self.hello = obj
+        return obj
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def call(self, name, args, optargs, upload=None, download=None):
+        """Run action NAME in the daemon.
+
+        upload: a host file name whose content streams to the daemon (FileIn).
+        download: a host file name the daemon's stream is written to (FileOut).
+        """
+        if self.lost:
+            raise SessionLost("the appliance is gone: %s" % self.lost)
+        # host files are opened first, so a bad host name never reaches the daemon
+        fd = None
+        try:
+            if upload is not None:
+                fd = open_host_input(upload)
+            elif download is not None:
+                fd = open_host_output(download)
+        except OSError as e:
+            raise _HostFileError(upload if upload is not None else download, e) from None
+        with self._lock:
+            self.serial = (self.serial + 1) & 0x7FFFFFFF
+            serial = self.serial
+            self.cancel_requested.clear()
+            try:
+                self._send(P.CALL, P.dumps({"s": serial, "n": name, "a": args, "o": optargs}))
+                if upload is not None:
+                    host_error = self._stream_up(fd, upload)
+                    result = self._reply(serial, name)
+                    if host_error:
+                        raise host_error
+                    return result
+                if download is not None:
+                    return self._stream_down(serial, fd, download, name)
+                return self._reply(serial, name)
+            except P.ProtocolError as e:
+                self.lost = str(e)
+                raise SessionLost("%s: %s" % (name, e)) from None
+            finally:
+                if fd is not None:
+                    os.close(fd)
+
+    # -- replies --
+    def _reply(self, serial, name):
+        while True:
+            ftype, payload = self.reader.read_frame()
+            if ftype in (P.CHUNK, P.CANCEL):
+                raise P.ProtocolError("unexpected %s frame" % P.TYPE_NAMES[ftype])
+            obj = P.loads(payload)
+            if not isinstance(obj, dict):
+                raise P.ProtocolError("%s frame is not an object" % P.TYPE_NAMES[ftype])
+            if ftype == P.PROGRESS:
+                self._progress(obj, serial)
+                continue
+            if ftype == P.LOG:
+                continue
+            if obj.get("s") != serial:
+                raise P.ProtocolError("reply for call %r while waiting for %d" % (
+                    obj.get("s"), serial))
+            if ftype == P.REPLY:
+                return obj.get("r")
+            if ftype == P.ERROR:
+                ename = obj.get("errno")
+                msg = obj.get("msg")
+                if not isinstance(msg, str) or not (ename is None or isinstance(ename, str)):
+                    raise P.ProtocolError("malformed ERROR frame")
+                raise Error(msg, ename)
+            raise P.ProtocolError("unexpected %s frame" % P.TYPE_NAMES[ftype])
+
+    def _progress(self, obj, serial):
+        if self.on_progress:
+            pos, total = obj.get("pos"), obj.get("total")
+            if isinstance(pos, int) and isinstance(total, int):
+                self.on_progress(serial, pos, total)
+
+    # -- FileIn --
+    def _stream_up(self, fd, filename):
+        """Send the file's content; returns a host-side Error (after cancelling) or None."""
+        while True:
+            if self.cancel_requested.is_set():
+                self._send(P.CANCEL)
+                return None
+            try:
+                data = os.read(fd, P.CHUNK_SIZE)
+            except OSError as e:
+                self._send(P.CANCEL)
+                return _HostFileError(filename, e)
+            if not data:
+                self._send(P.CHUNK, b"")
+                return None
+            self._send(P.CHUNK, data)
+
+    # -- FileOut --
+    def _stream_down(self, serial, fd, filename, name):
+        host_error = None
+        cancelled_sent = False
+        if True:
+            while True:
+                if self.cancel_requested.is_set() and not cancelled_sent:
+                    self._send(P.CANCEL)
+                    cancelled_sent = True
+                ftype, payload = self.reader.read_frame()
+                if ftype == P.CHUNK:
+                    if not payload:
+                        break
+                    if host_error is None:
+                        try:
+                            view = memoryview(payload)
+                            while view:
+                                n = os.write(fd, view)
+                                view = view[n:]
+                        except OSError as e:
+                            host_error = e
+                            if not cancelled_sent:
+                                self._send(P.CANCEL)
+                                cancelled_sent = True
+                    continue
+                if ftype == P.CANCEL:
+                    break
+                obj = P.loads(payload)
+                if ftype == P.PROGRESS and isinstance(obj, dict):
+                    self._progress(obj, serial)
+                    continue
+                if ftype == P.LOG:
+                    continue
+                if ftype == P.ERROR and isinstance(obj, dict) and obj.get("s") == serial:
+                    # failed before streaming started
+                    raise Error(str(obj.get("msg")), obj.get("errno"))
+                raise P.ProtocolError("unexpected %s frame in a download" %
+                                      P.TYPE_NAMES[ftype])
+        result = self._reply(serial, name)
+        if host_error is not None:
+            raise _HostFileError(filename, host_error)
+        return result
+
+
+def _HostFileError(filename, e):
+    import errno as _errno
+    return Error("%s: %s" % (filename, e.strerror or e),
+                 _errno.errorcode.get(e.errno or 0, "EIO"))

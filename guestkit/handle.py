@@ -1,0 +1,270 @@
+"""The GuestFS handle.  Its action methods are made from the action table, not written here.
+
+States follow libguestfs: CONFIG (add drives, set properties) -> LAUNCHING -> READY; after
+shutdown the handle can only be closed.
+"""
+
+import atexit
+import inspect
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import weakref
+
+from . import events as ev
+from .actions import ACTIONS, ALIASES
+from .actions.table import (CONFIG, LAUNCHED, RBool, RHashtable, RStruct, RStructList)
+from .errors import ClosedHandle, Error
+from .library import IMPLEMENTATIONS
+from .library.config import Config
+
+STATE_CONFIG, STATE_LAUNCHING, STATE_READY, STATE_DEAD = 0, 1, 2, 3
+
+_live_handles = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all():
+    for g in list(_live_handles):
+        try:
+            if g._close_on_exit:
+                g.close()
+        except Exception:
+            pass
+
+
+class GuestFS:
+    """A handle: drives, settings and (after launch) a running appliance.
+
+    ``GuestFS(python_return_dict=False, environment=True, close_on_exit=True)`` as in
+    python-guestfs.  Every action of guestfs(3) that guestkit implements is a method with the
+    same name and positional arguments; optional arguments are keywords.
+    """
+
+    def __init__(self, python_return_dict=False, environment=True, close_on_exit=True):
+        self._python_return_dict = bool(python_return_dict)
+        self._close_on_exit = close_on_exit
+        self._events = ev.EventRegistry()
+        self._config = Config(environment)
+        self._drives = []
+        self._state = STATE_CONFIG
+        self._closed = False
+        self._busy = False
+        self._backend = None
+        self._client = None
+        self._tmpdir = None
+        self._appliance = None
+        self._lock = threading.RLock()
+        self._last_errno = 0
+        _live_handles.add(self)
+
+    # ---- context manager & finalisation ----
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def __del__(self):
+        try:
+            if not self._closed:
+                self.close()
+        except Exception:
+            pass
+
+    # ---- events (python-guestfs API) ----
+    def set_event_callback(self, cb, event_bitmask):
+        self._check_open()
+        return self._events.add(cb, event_bitmask)
+
+    def delete_event_callback(self, event_handle):
+        self._events.remove(event_handle)
+
+    @staticmethod
+    def event_to_string(events):
+        return ev.event_to_string(events)
+
+    def last_errno(self):
+        return self._last_errno
+
+    # ---- helpers used by backends and library implementations ----
+    def _check_open(self):
+        if self._closed:
+            raise ClosedHandle()
+
+    def _prop(self, name):
+        return self._config.get(name)
+
+    def _backend_setting_value(self, name):
+        return self._config.backend_setting(name)
+
+    def _cachedir(self):
+        return self._config.cachedir()
+
+    def _handle_tmpdir(self):
+        if self._tmpdir is None:
+            base = self._config.tmpdir()
+            self._tmpdir = tempfile.mkdtemp(prefix="guestkit.", dir=base)
+            os.chmod(self._tmpdir, 0o700)
+        return self._tmpdir
+
+    def _debug(self, msg):
+        if self._prop("verbose"):
+            text = "guestkit: %s\n" % msg
+            if not self._events.emit(ev.EVENT_LIBRARY, text):
+                sys.stderr.write(text)
+
+    def _warning(self, msg):
+        text = "guestkit: warning: %s" % msg
+        if not self._events.emit(ev.EVENT_WARNING, text):
+            if self._prop("verbose"):
+                sys.stderr.write(text + "\n")
+
+    def _appliance_output(self, data):
+        if self._events.wants(ev.EVENT_APPLIANCE):
+            self._events.emit(ev.EVENT_APPLIANCE, data)
+        elif self._prop("verbose"):
+            sys.stderr.buffer.write(data)
+            sys.stderr.flush()
+
+    def _trace(self, text):
+        if not self._events.emit(ev.EVENT_TRACE, text):
+            sys.stderr.write(text + "\n")
+
+    def _on_progress(self, serial, pos, total):
+        self._events.emit(ev.EVENT_PROGRESS, b"", [0, serial, pos, total])
+
+    # ---- the generic call path ----
+    def _call(self, action, args, kwargs):
+        self._check_open()
+        try:
+            args, optargs = action.check_args(args, kwargs)
+        except ValueError as e:
+            raise Error(str(e), "EINVAL") from None
+        if action.state == CONFIG and self._state != STATE_CONFIG:
+            raise Error("%s: this function can only be called in the config state, before "
+                        "launch" % action.name, "EINVAL")
+        if action.state == LAUNCHED and self._state != STATE_READY:
+            if self._state == STATE_DEAD:
+                raise Error("%s: the appliance was shut down; create a new handle"
+                            % action.name, "EINVAL")
+            raise Error("%s: call launch first (the appliance is not running)"
+                        % action.name, "EINVAL")
+        self._events.emit(ev.EVENT_ENTER, action.name.encode())
+        tracing = self._prop("trace")
+        if tracing:
+            ra, ro = action.redact(args, optargs)
+            self._trace("guestkit: trace: %s%s" % (action.name, "".join(
+                " %s" % _fmt(a) for a in ra) + "".join(
+                " \"%s:%s\"" % (k, v) for k, v in ro.items())))
+        try:
+            if action.daemon:
+                result = self._daemon_call(action, args, optargs)
+            else:
+                result = IMPLEMENTATIONS[action.name](self, *args, **optargs)
+        except Error as e:
+            self._last_errno = e.errno or 0
+            if tracing:
+                self._trace("guestkit: trace: %s = -1 (error: %s)" % (action.name, e))
+            raise
+        result = self._shape(action, result)
+        if tracing:
+            shown = "***" if action.secret_ret else _fmt(result)
+            self._trace("guestkit: trace: %s = %s" % (action.name, shown))
+        return result
+
+    def _daemon_call(self, action, args, optargs):
+        upload = download = None
+        wire = []
+        for kind, value in zip(action.args, args):
+            if kind.stream == "in":
+                upload = value
+                wire.append(None)
+            elif kind.stream == "out":
+                download = value
+                wire.append(None)
+            else:
+                wire.append(value)
+        self._busy = True
+        try:
+            return self._client.call(action.name, wire, optargs, upload=upload,
+                                     download=download)
+        except Error as e:
+            from .client import SessionLost
+            if isinstance(e, SessionLost):
+                self._lost(str(e))
+            raise
+        finally:
+            self._busy = False
+
+    def _lost(self, why):
+        """The appliance died or broke the protocol: clean up so close() is quick."""
+        self._state = STATE_DEAD
+        if self._backend is not None:
+            try:
+                self._backend.shutdown(graceful=False)
+            except Exception:
+                pass
+            self._events.emit(ev.EVENT_SUBPROCESS_QUIT)
+
+    def _shape(self, action, r):
+        ret = action.ret
+        if isinstance(ret, RBool):
+            return 1 if r else 0
+        if isinstance(ret, RHashtable):
+            pairs = [tuple(p) for p in (r or [])]
+            return dict(pairs) if self._python_return_dict else pairs
+        if isinstance(ret, RStruct):
+            return dict(r) if r is not None else r
+        if isinstance(ret, RStructList):
+            return [dict(x) for x in r]
+        return r
+
+    # ---- misc python-guestfs compatibility ----
+    def _check_not_closed(self):
+        self._check_open()
+
+
+def _fmt(v):
+    if isinstance(v, str):
+        return '"%s"' % v
+    if isinstance(v, (bytes, bytearray)):
+        return '<%d bytes>' % len(v) if len(v) > 64 else repr(bytes(v))
+    if isinstance(v, list):
+        return "[" + ", ".join(_fmt(x) for x in v) + "]"
+    return repr(v)
+
+
+# ---- methods from the table -------------------------------------------------------------------
+
+def _make_method(action):
+    posnames = [k.name for k in action.args]
+
+    def method(self, *args, **kwargs):
+        if kwargs and len(args) < len(posnames):
+            # positional arguments given by name, as python-guestfs allows
+            args = list(args)
+            for name in posnames[len(args):]:
+                if name not in kwargs:
+                    break
+                args.append(kwargs.pop(name))
+        return self._call(action, args, kwargs)
+    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    params += [inspect.Parameter(k.name, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+               for k in action.args]
+    params += [inspect.Parameter(k.name, inspect.Parameter.KEYWORD_ONLY, default=None)
+               for k in action.optargs]
+    method.__signature__ = inspect.Signature(params)
+    method.__name__ = action.name
+    method.__qualname__ = "GuestFS." + action.name
+    method.__doc__ = action.doc
+    return method
+
+
+for _name, _action in ACTIONS.items():
+    setattr(GuestFS, _name, _make_method(_action))
+for _alias, _target in ALIASES.items():
+    setattr(GuestFS, _alias, getattr(GuestFS, _target))

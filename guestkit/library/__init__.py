@@ -1,0 +1,19 @@
+"""Implementations of the actions that run in the library rather than in the appliance.
+
+Each is a function named after its action, taking the handle first.  IMPLEMENTATIONS maps
+action names to them; a unit test checks it covers every library action of the table.
+"""
+
+from . import config, drives, lifecycle
+
+
+def _collect():
+    out = {}
+    for mod in (config, drives, lifecycle):
+        for name in getattr(mod, "__all__", []):
+            out[name] = getattr(mod, name)
+    out.update(config.property_functions())
+    return out
+
+
+IMPLEMENTATIONS = _collect()

@@ -1,0 +1,162 @@
+"""launch, shutdown, close, cancellation and the state queries."""
+
+import os
+import shutil
+import time
+
+from .. import events as ev
+from ..errors import Error
+
+__all__ = ["launch", "shutdown", "close", "user_cancel", "version", "is_config",
+           "is_launching", "is_ready", "is_busy", "get_state", "get_pid"]
+
+VERSION = (0, 1, 0, "")
+
+
+def launch(g):
+    from ..handle import STATE_CONFIG, STATE_LAUNCHING, STATE_READY
+    from ..appliance import get_appliance, ApplianceError
+    from ..backends.base import LaunchError
+    from ..client import Client, SessionLost
+    from ..drives import make_overlay
+    from ..plugins import backend_class, split_backend
+
+    if g._state != STATE_CONFIG:
+        raise Error("launch: the handle was already launched", "EINVAL")
+    t0 = time.monotonic()
+    name, param = split_backend(g._config.backend_name())
+    cls = backend_class(name)
+    g._state = STATE_LAUNCHING
+    try:
+        building = []
+
+        def progress(msg):
+            if not building:
+                building.append(1)
+                g._debug("building the appliance (first launch; it is cached afterwards)")
+                if not g._prop("verbose"):
+                    pass
+            g._debug("appliance: %s" % msg)
+            g._events.emit(ev.EVENT_LIBRARY, ("guestkit: building appliance: %s\n" % msg))
+
+        try:
+            appliance = get_appliance(cachedir=g._cachedir(), progress=progress)
+        except ApplianceError as e:
+            raise Error("launch: %s" % e, "ENOENT") from None
+        g._appliance = appliance
+        g._debug("appliance %s (%.2fs)" % (appliance.path, time.monotonic() - t0))
+        tmpdir = g._handle_tmpdir()
+        for i, d in enumerate(g._drives):
+            if d.readonly and d.overlay is None:
+                make_overlay(d, tmpdir, i)
+        backend = cls(g, param)
+        g._backend = backend
+        try:
+            sock = backend.launch(appliance, g._drives, tmpdir)
+        except LaunchError as e:
+            raise Error("launch: backend %s: %s" % (name, e), "EIO") from None
+        client = Client(sock, on_progress=g._on_progress)
+        try:
+            wait = backend.remaining() if hasattr(backend, "remaining") else 300
+            hello = client.read_hello(timeout=wait)
+        except SessionLost as e:
+            tail = backend.console_tail()[-10:]
+            backend.shutdown(graceful=False)
+            raise Error("launch: %s%s" % (e, "; last console lines:\n  " + "\n  ".join(tail)
+                                          if tail else ""), "EIO") from None
+        g._client = client
+        g._debug("daemon says hello: %r" % hello)
+        labels = {d.label: i for i, d in enumerate(g._drives) if d.label}
+        if labels:
+            client.call("internal_setup", [], {"labels": labels})
+    except BaseException:
+        g._state = STATE_CONFIG
+        if g._backend is not None:
+            try:
+                g._backend.shutdown(graceful=False)
+            except Exception:
+                pass
+            g._backend = None
+        raise
+    g._state = STATE_READY
+    g._debug("launch took %.2fs" % (time.monotonic() - t0))
+    g._events.emit(ev.EVENT_LAUNCH_DONE)
+
+
+def shutdown(g):
+    from ..handle import STATE_DEAD
+    if g._backend is None:
+        g._state = STATE_DEAD if g._state != 0 else g._state
+        return
+    client, backend = g._client, g._backend
+    error = None
+    if client is not None and not client.lost:
+        try:
+            if g._prop("autosync"):
+                client.call("internal_autosync", [], {})
+            client.call("internal_exit", [], {})
+        except Error as e:
+            error = e
+        client.close()
+    status = backend.shutdown(graceful=error is None)
+    g._client = None
+    g._backend = None
+    g._state = STATE_DEAD
+    g._events.emit(ev.EVENT_SUBPROCESS_QUIT)
+    g._debug("appliance exited with status %r" % status)
+    if error is not None and "gone" not in str(error):
+        raise Error("shutdown: %s" % error, error.errno_name)
+
+
+def close(g):
+    if g._closed:
+        return
+    try:
+        if g._backend is not None:
+            try:
+                shutdown(g)
+            except Error:
+                pass
+    finally:
+        g._events.emit(ev.EVENT_CLOSE)
+        g._closed = True
+        if g._tmpdir:
+            shutil.rmtree(g._tmpdir, ignore_errors=True)
+            g._tmpdir = None
+
+
+def user_cancel(g):
+    if g._client is not None:
+        g._client.cancel_requested.set()
+
+
+def version(g):
+    return {"major": VERSION[0], "minor": VERSION[1], "release": VERSION[2],
+            "extra": VERSION[3]}
+
+
+def is_config(g):
+    return g._state == 0
+
+
+def is_launching(g):
+    return g._state == 1
+
+
+def is_ready(g):
+    return g._state == 2
+
+
+def is_busy(g):
+    return bool(g._busy)
+
+
+def get_state(g):
+    return min(g._state, 2)
+
+
+def get_pid(g):
+    pid = g._backend.pid() if g._backend else None
+    if pid is None:
+        raise Error("get_pid: no appliance is running", "EINVAL")
+    return pid
