@@ -387,6 +387,7 @@ def get_appliance(cachedir=None, kernel=None, python=None, progress=None):
     dest = os.path.join(cachedir, "appliance-" + key)
     initrd = os.path.join(dest, "initrd")
     if os.path.exists(initrd):
+        _touch(dest)
         return Appliance(kernel_path, initrd, release, key, dest)
     with open(os.path.join(cachedir, ".lock"), "a+") as lk:
         fcntl.flock(lk, fcntl.LOCK_EX)
@@ -408,11 +409,23 @@ def get_appliance(cachedir=None, kernel=None, python=None, progress=None):
     return Appliance(kernel_path, initrd, release, key, dest)
 
 
-def _prune(cachedir, keep):
-    """Remove appliances built for other keys (an old kernel, an old guestkit)."""
+def _touch(path):
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+
+
+def _prune(cachedir, keep, age=3600):
+    """Remove appliances built for other keys (an old kernel, an old guestkit) once they
+    have not been built or used for AGE seconds (another process may be starting one)."""
+    now = time.time()
     for old in glob.glob(os.path.join(cachedir, "appliance-*")):
-        if old != keep:
-            shutil.rmtree(old, ignore_errors=True)
+        try:
+            if old != keep and now - os.stat(old).st_mtime > age:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            pass
 
 
 def build_initrd(out_path, release, python, progress=None):

@@ -1,0 +1,63 @@
+"""Framing: round trips, and every malformed input ends the session with ProtocolError."""
+
+import io
+import struct
+
+import pytest
+
+from guestkit.daemon import protocol as P
+
+
+def reader(data):
+    bio = io.BytesIO(data)
+    return P.FrameReader(bio.read)
+
+
+def test_round_trip_json_with_bytes_and_odd_strings():
+    obj = {"s": 7, "a": [b"\x00\xff", "caf\xe9", "bad\udcff", None, 1 << 62]}
+    r = reader(P.encode(P.CALL, P.dumps(obj)))
+    ftype, got = r.read_json()
+    assert ftype == P.CALL and got == obj
+
+
+def test_chunks_are_raw():
+    data = bytes(range(256)) * 10
+    r = reader(P.encode(P.CHUNK, data) + P.encode(P.CHUNK, b""))
+    assert r.read_frame() == (P.CHUNK, data)
+    assert r.read_frame() == (P.CHUNK, b"")
+
+
+def test_oversized_frame_is_refused_without_reading_it():
+    hdr = struct.pack(">I", P.MAX_FRAME + 10) + bytes([P.CHUNK])
+    with pytest.raises(P.ProtocolError, match="exceeds"):
+        reader(hdr).read_frame()
+
+
+def test_huge_reply_bounded_by_max_json():
+    hdr = struct.pack(">I", P.MAX_JSON + 1) + bytes([P.REPLY])
+    with pytest.raises(P.ProtocolError, match="exceeds"):
+        reader(hdr).read_frame()
+
+
+def test_garbage_type_and_json():
+    with pytest.raises(P.ProtocolError, match="unknown frame type"):
+        reader(struct.pack(">I", 2) + b"\x63x").read_frame()
+    with pytest.raises(P.ProtocolError, match="malformed JSON"):
+        reader(P.encode(P.REPLY, b"{not json")).read_json()
+    with pytest.raises(P.ProtocolError, match="object"):
+        reader(P.encode(P.REPLY, b"[1,2]")).read_json()
+    with pytest.raises(P.ProtocolError, match="base64"):
+        reader(P.encode(P.REPLY, b'{"r":{"$b":"***"}}')).read_json()
+
+
+def test_truncated_stream_and_clean_eof():
+    data = P.encode(P.REPLY, P.dumps({"s": 1}))
+    with pytest.raises(P.ProtocolError, match="middle of a frame"):
+        reader(data[:-2]).read_frame()
+    with pytest.raises(P.PeerClosed):
+        reader(b"").read_frame()
+
+
+def test_zero_length_frame():
+    with pytest.raises(P.ProtocolError, match="length 0"):
+        reader(struct.pack(">I", 0)).read_frame()
