@@ -32,7 +32,12 @@ import time
 from .cpio import CpioWriter
 from . import tools
 
-FORMAT = 3            # bump when the layout of the appliance changes
+FORMAT = 4            # bump when the layout of the appliance changes
+# modules loaded by PID 1 before anything else (the rest load on demand through modprobe)
+BOOT_MODULES = ["virtio_pci", "virtio_console", "virtio_blk", "virtio_scsi", "sd_mod",
+                "virtio_rng", "virtio_mmio"]
+# directories of the root image bound over the initramfs at boot
+NOT_BOUND = {"/dev", "/proc", "/sys", "/run", "/tmp", "/sysroot", "/mnt", "/etc", "/var"}
 PKG_ROOT = "/usr/lib/guestkit"
 
 # kernel module directories carried whole (relative to /lib/modules/VERSION/kernel)
@@ -61,6 +66,8 @@ class Appliance:
     def __init__(self, kernel, initrd, release, key, path):
         self.kernel = kernel
         self.initrd = initrd
+        root = os.path.join(path, "root.img")
+        self.root = root if os.path.exists(root) else None
         self.release = release
         self.key = key
         self.path = path
@@ -131,6 +138,34 @@ def module_closure(release):
     return sorted(m for m in want if os.path.exists(os.path.join(base, m)))
 
 
+def boot_module_order(release, names=BOOT_MODULES):
+    """Module files for NAMES with their dependencies, each after what it needs."""
+    base = "/lib/modules/" + release
+    deps = {}
+    byname = {}
+    try:
+        with open(base + "/modules.dep") as f:
+            for line in f:
+                mod, _, rest = line.partition(":")
+                deps[mod] = rest.split()
+                byname[os.path.basename(mod).split(".ko")[0].replace("-", "_")] = mod
+    except FileNotFoundError:
+        return []
+    order = []
+
+    def visit(mod):
+        if mod in order:
+            return
+        for dep in reversed(deps.get(mod, [])):
+            visit(dep)
+        order.append(mod)
+
+    for n in names:
+        if n in byname:                 # absent: built into the kernel
+            visit(byname[n])
+    return [os.path.join(base, m) for m in order]
+
+
 # ---- python closure ---------------------------------------------------------------------------
 
 def _package_sources():
@@ -149,10 +184,12 @@ def _package_sources():
 _PROBE = r"""
 import sys, json
 sys.path[:0] = [%(stage)r]
-import guestkit.daemon.main, guestkit.daemon.server
-guestkit.daemon.server.load_handlers()
-for extra in %(extra)r:
-    __import__(extra)
+import guestkit.daemon.main, guestkit.daemon.boot
+if not %(early)r:
+    import guestkit.daemon.server
+    guestkit.daemon.server.load_handlers()
+    for extra in %(extra)r:
+        __import__(extra)
 files = sorted({m.__file__ for m in list(sys.modules.values())
                 if getattr(m, "__file__", None) and not m.__file__.startswith(%(stage)r)})
 print(json.dumps(files))
@@ -164,8 +201,9 @@ EXTRA_STDLIB = ["encodings.utf_8", "encodings.latin_1", "encodings.ascii", "subp
                 "tempfile", "re", "shlex", "signal", "_posixsubprocess", "selectors"]
 
 
-def python_closure(python, sources):
-    """The stdlib files the daemon imports, found by importing it in a clean interpreter."""
+def python_closure(python, sources, early=False):
+    """The stdlib files the daemon imports, found by importing it in a clean interpreter.
+    With early=True, only what PID 1 needs before the root image is mounted."""
     with tempfile.TemporaryDirectory(prefix="guestkit-probe-") as stage:
         for name, src in sources + [("guestkit/__init__.py", None)]:
             dst = os.path.join(stage, name)
@@ -174,7 +212,7 @@ def python_closure(python, sources):
                 shutil.copyfile(src, dst)
             else:
                 open(dst, "w").close()
-        code = _PROBE % {"stage": stage, "extra": EXTRA_STDLIB}
+        code = _PROBE % {"stage": stage, "extra": EXTRA_STDLIB, "early": early}
         p = subprocess.run([python, "-S", "-I", "-B", "-c", code], capture_output=True,
                            text=True)
         if p.returncode != 0:
@@ -208,6 +246,10 @@ class FileSet:
     def add_bytes(self, path, data, mode=0o644):
         self._dirs(path)
         self.entries[path] = ("bytes", data, mode)
+
+    def add_symlink(self, path, target):
+        self._dirs(path)
+        self.entries[path] = ("link", target)
 
     def add_node(self, path, kind, major, minor):
         self._dirs(path)
@@ -266,6 +308,9 @@ class FileSet:
             except OSError:
                 continue
             dst = os.path.join(tmpdir, "strip-" + hashlib.sha1(path.encode()).hexdigest())
+            if os.path.exists(dst):
+                self.entries[path] = ("file", dst, stat.S_IMODE(os.stat(src).st_mode))
+                continue
             opts = ["--strip-debug"] if path.endswith(".ko") else ["--strip-unneeded"]
             r = subprocess.run([strip] + opts + ["-o", dst, src], capture_output=True)
             if r.returncode == 0:
@@ -396,7 +441,7 @@ def get_appliance(cachedir=None, kernel=None, python=None, progress=None):
         t0 = time.monotonic()
         tmp = tempfile.mkdtemp(prefix=".build-", dir=cachedir)
         try:
-            build_initrd(os.path.join(tmp, "initrd"), release, python, progress)
+            build(tmp, release, python, progress)
             with open(os.path.join(tmp, "README"), "w") as f:
                 f.write("guestkit appliance for kernel %s\nbuilt in %.2fs from %s\n"
                         % (release, time.monotonic() - t0, python))
@@ -428,88 +473,161 @@ def _prune(cachedir, keep, age=3600):
             pass
 
 
-def build_initrd(out_path, release, python, progress=None):
+class _Sets:
+    """Adds paths to the root image (full) and, when early, to the initramfs (small) too."""
+
+    def __init__(self):
+        self.full = FileSet()
+        self.small = FileSet()
+
+    def __getattr__(self, method):
+        def both(*args, early=True, **kw):
+            getattr(self.full, method)(*args, **kw)
+            if early:
+                getattr(self.small, method)(*args, **kw)
+        return both
+
+
+def build(dest, release, python, progress=None):
+    """Write DEST/initrd (what PID 1 needs) and DEST/root.img (everything, read lazily)."""
     def say(msg):
         if progress:
             progress(msg)
 
-    fs = FileSet()
+    sets = _Sets()
     for d in ("/proc", "/sys", "/dev", "/run", "/tmp", "/sysroot", "/root", "/etc",
               "/var/tmp", "/mnt"):
-        fs.add_dir(d)
-    fs.add_node("/dev/console", stat.S_IFCHR, 5, 1)
-    fs.add_node("/dev/null", stat.S_IFCHR, 1, 3)
+        sets.add_dir(d)
+    sets.small.add_node("/dev/console", stat.S_IFCHR, 5, 1)
+    sets.small.add_node("/dev/null", stat.S_IFCHR, 1, 3)
     # merged /usr: keep the host's top-level symlinks
     for top in ("/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
         if os.path.islink(top):
-            fs.add_host_path(top)
+            sets.add_host_path(top)
 
     say("kernel modules")
     base = "/lib/modules/" + release
-    mods = module_closure(release)
-    for m in mods:
-        fs.add_host_path(os.path.join(base, m))
+    for m in module_closure(release):
+        sets.add_host_path(os.path.join(base, m), early=False)
     for idx in MODULE_INDEXES:
         if os.path.exists(os.path.join(base, idx)):
-            fs.add_host_path(os.path.join(base, idx))
+            sets.add_host_path(os.path.join(base, idx), early=False)
+    boot_mods = boot_module_order(release)
+    for m in boot_mods:
+        sets.add_host_path(m)
+    sets.add_bytes("/etc/guestkit/boot-modules", "".join(m + "\n" for m in boot_mods).encode())
 
     say("python runtime")
     sources = _package_sources()
     stdlib_files = python_closure(python, sources)
-    elves = [python]
-    fs.add_host_path(python)
-    tmpdir = tempfile.mkdtemp(prefix="guestkit-pyc-")
+    early_files = set(python_closure(python, sources, early=True))
+    early_elves = [python]
+    sets.add_host_path(python)
+    tmpdir = tempfile.mkdtemp(prefix="guestkit-build-")
+    tag = sys.implementation.cache_tag
     try:
-        for f in stdlib_files:
-            fs.add_host_path(f)
-            if f.endswith(".py"):
-                d, fn = os.path.split(f)
-                pyc = os.path.join(tmpdir, hashlib.sha1(f.encode()).hexdigest() + ".pyc")
-                py_compile.compile(f, cfile=pyc, doraise=True,
-                                   invalidation_mode=py_compile.PycInvalidationMode
-                                   .UNCHECKED_HASH)
-                tag = sys.implementation.cache_tag
-                fs.add_file_as("%s/__pycache__/%s.%s.pyc" % (d, fn[:-3], tag), pyc, 0o644)
-            else:
-                elves.append(f)
-        # the os module's landmark lets the interpreter find its prefix
-        for name, src in sources:
-            dst = "%s/%s" % (PKG_ROOT, name)
-            fs.add_file_as(dst, src, 0o644)
-            pyc = os.path.join(tmpdir, name.replace("/", "_") + "c")
+        def add_pyc(dst, src, early=True):
+            pyc = os.path.join(tmpdir, hashlib.sha1(dst.encode()).hexdigest() + ".pyc")
             py_compile.compile(src, cfile=pyc, doraise=True,
                                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
             d, fn = os.path.split(dst)
-            fs.add_file_as("%s/__pycache__/%s.%s.pyc" % (d, fn[:-3],
-                                                          sys.implementation.cache_tag),
-                           pyc, 0o644)
-        fs.add_bytes(PKG_ROOT + "/guestkit/__init__.py", b"")
+            sets.add_file_as("%s/__pycache__/%s.%s.pyc" % (d, fn[:-3], tag), pyc, 0o644,
+                             early=early)
+
+        late_elves = []
+        for f in stdlib_files:
+            # reading modules from the root image costs more than unpacking them: all of
+            # the daemon's Python goes into the initramfs
+            early = True
+            sets.add_host_path(f, early=early)
+            if f.endswith(".py"):
+                add_pyc(f, f, early)
+            else:
+                (early_elves if early else late_elves).append(f)
+        for name, src in sources:
+            dst = "%s/%s" % (PKG_ROOT, name)
+            sets.add_file_as(dst, src, 0o644)
+            add_pyc(dst, src)
+        sets.add_bytes(PKG_ROOT + "/guestkit/__init__.py", b"")
+        for lib in sorted(shared_libraries(early_elves)):
+            sets.add_host_path(lib)
+        for lib in sorted(shared_libraries(late_elves)):
+            sets.add_host_path(lib, early=False)
 
         say("host tools")
         found = tools.find_tools()
+        elves = []
         for path in found:
-            fs.add_host_path(path)
+            sets.add_host_path(path, early=False)
             elves.append(os.path.realpath(path))
-        for path in tools.find_data_files():
-            fs.add_host_path(path)
         for lib in sorted(shared_libraries(elves) | set(tools.find_extra_libs())):
-            fs.add_host_path(lib)
+            sets.add_host_path(lib, early=False)
+        for path in tools.find_data_files():
+            # /etc is not bound from the image: its files must be in the initramfs
+            sets.add_host_path(path, early=path.startswith("/etc/"))
 
-        fs.add_bytes("/init", (INIT % {"python": python, "pkgroot": PKG_ROOT}).encode(),
-                     0o755)
-        fs.add_bytes("/etc/lvm/lvm.conf", LVM_CONF.encode())
-        fs.add_bytes("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n")
-        fs.add_bytes("/etc/group", b"root:x:0:\ndisk:x:6:\n")
-        fs.add_bytes("/etc/fstab", b"")
-        fs.add_bytes("/etc/mtab", b"")  # replaced by a link at boot is not needed: mount -n
-        fs.entries["/etc/mtab"] = ("link", "/proc/self/mounts")
-        fs.add_bytes("/etc/hostname", b"guestkit\n")
-        fs.add_bytes("/etc/guestkit-tools", "\n".join(sorted(found)).encode() + b"\n")
+        sets.add_bytes("/init", (INIT % {"python": python, "pkgroot": PKG_ROOT}).encode(),
+                       0o755)
+        sets.add_bytes("/etc/lvm/lvm.conf", LVM_CONF.encode())
+        sets.add_bytes("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n")
+        sets.add_bytes("/etc/group", b"root:x:0:\ndisk:x:6:\n")
+        sets.add_bytes("/etc/fstab", b"")
+        sets.add_symlink("/etc/mtab", "/proc/self/mounts")
+        sets.add_bytes("/etc/hostname", b"guestkit\n")
+        sets.add_bytes("/etc/guestkit/tools", "\n".join(sorted(found)).encode() + b"\n")
 
-        fs.strip_large(tmpdir)
+        sets.full.strip_large(tmpdir)
+        sets.small.strip_large(tmpdir)
+        binds = sorted(p for p, e in sets.full.entries.items()
+                       if p.count("/") == 1 and e[0] == "dir" and p not in NOT_BOUND)
+        sets.small.add_bytes("/etc/guestkit/binds", "".join(b + "\n" for b in binds).encode())
+        say("writing root image")
+        write_root_image(sets.full, os.path.join(dest, "root.img"), tmpdir)
         say("writing initramfs")
-        with open(out_path, "wb") as out:
-            fs.write(out)
+        with open(os.path.join(dest, "initrd"), "wb") as out:
+            sets.small.write(out)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
-    return out_path
+
+
+def write_root_image(fs, path, tmpdir):
+    """An ext2 image of the file set, made by mke2fs -d from a staging tree of hard links."""
+    stage = os.path.join(tmpdir, "stage")
+    os.mkdir(stage)
+    total = 0
+    for p in sorted(fs.entries):
+        e = fs.entries[p]
+        dst = stage + p
+        if e[0] == "dir":
+            os.makedirs(dst, exist_ok=True)
+        elif e[0] == "link":
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            os.symlink(e[1], dst)
+        elif e[0] == "bytes":
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            with open(dst, "wb") as f:
+                f.write(e[1])
+            os.chmod(dst, e[2])
+            total += len(e[1])
+        elif e[0] == "file":
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            src, mode = e[1], e[2]
+            if mode is None or src.startswith(tmpdir):
+                try:
+                    os.link(src, dst)
+                except OSError:
+                    shutil.copy2(src, dst)
+                if mode is not None:
+                    os.chmod(dst, mode)
+            else:
+                shutil.copyfile(src, dst)
+                os.chmod(dst, mode)
+            total += os.path.getsize(dst)
+    size = (total * 5 // 4 + len(fs.entries) * 4096 + (16 << 20)) // 4096 * 4096
+    r = subprocess.run(["mke2fs", "-q", "-F", "-t", "ext2", "-b", "4096", "-m", "0",
+                        "-N", str(len(fs.entries) + 1024), "-L", "guestkit", "-d", stage,
+                        path, str(size // 1024) + "k"],
+                       capture_output=True, text=True,
+                       env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"})
+    if r.returncode != 0:
+        raise ApplianceError("mke2fs could not make the root image: %s" % r.stderr.strip())

@@ -108,6 +108,10 @@ class DirectBackend(Backend):
                 "-chardev", "socket,id=channel0,path=%s" % sock_path,
                 "-device", "virtserialport,bus=vs.0,chardev=channel0,name=%s" % CHANNEL,
                 "-device", "virtio-scsi-pci,id=scsi"]
+        if appliance.root:
+            argv += ["-drive", "file=%s,format=raw,if=none,id=appliance,readonly=on"
+                     % appliance.root.replace(",", ",,"),
+                     "-device", "virtio-blk-pci,drive=appliance"]
         self.qmp_path = os.path.join(tmpdir, "qmp.sock")
         argv += ["-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
         for i, d in enumerate(drives):

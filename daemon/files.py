@@ -5,7 +5,6 @@ regular files, opened without blocking, so a guest fifo or device node cannot ha
 """
 
 import errno
-import hashlib
 import os
 import stat
 
@@ -113,6 +112,7 @@ def checksum_fd(ctx, csumtype, apath, path, allow_block=False):
     if csumtype not in algos:
         raise DaemonError("unknown checksum type %r (use crc, %s)" % (csumtype,
                           ", ".join(algos)), "EINVAL")
+    import hashlib      # imported when needed: it loads OpenSSL, slow at boot under TCG
     h = hashlib.new(csumtype)
     fd, _ = open_nonblocking(apath, os.O_RDONLY, allow_block=allow_block)
     try:

@@ -5,9 +5,6 @@ import sys
 import time
 
 CHANNEL = "org.guestkit.channel.0"
-# modules the appliance needs before it can talk; everything else loads on demand
-BOOT_MODULES = ["virtio_pci", "virtio_console", "virtio_scsi", "sd_mod", "virtio_rng",
-                "virtio_mmio"]
 
 
 def _cmdline():
@@ -22,13 +19,6 @@ def _cmdline():
         if k.startswith("guestkit."):
             out[k[len("guestkit."):]] = v
     return out
-
-
-def _mount(fstype, target, options=""):
-    import subprocess
-    os.makedirs(target, exist_ok=True)
-    subprocess.run(["mount", "-t", fstype, "-o", options or "defaults", fstype, target],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _find_port(timeout=30.0):
@@ -54,23 +44,21 @@ def appliance_init():
     t0 = time.monotonic()
     os.environ.update({"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C",
                        "HOME": "/root", "TERM": "dumb"})
-    import subprocess
-    # devtmpfs is mounted by the kernel when CONFIG_DEVTMPFS_MOUNT; make sure of all four
-    for fstype, target in (("proc", "/proc"), ("sysfs", "/sys"), ("devtmpfs", "/dev"),
-                           ("tmpfs", "/run"), ("tmpfs", "/tmp")):
-        if not os.path.ismount(target):
-            _mount(fstype, target)
-    os.makedirs("/dev/pts", exist_ok=True)
-    _mount("devpts", "/dev/pts")
+    from . import boot
+    marks = boot.early_boot(t0)
     opts = _cmdline()
     verbose = opts.get("verbose") == "1"
-    subprocess.run(["modprobe", "-a"] + BOOT_MODULES, stderr=subprocess.DEVNULL)
     os.makedirs("/sysroot", exist_ok=True)
+    # import the handlers while the kernel finishes probing the virtio-serial port
+    from .server import load_handlers, Server
+    handlers = load_handlers()
+    marks["handlers"] = round(time.monotonic() - t0, 3)
     port = _find_port()
     fd = os.open(port, os.O_RDWR | os.O_CLOEXEC)
-    from .server import Server
-    server = Server(fd, fd, sysroot="/sysroot", verbose=verbose)
-    server.hello({"boot_s": round(time.monotonic() - t0, 3), "release": os.uname().release})
+    marks["port"] = round(time.monotonic() - t0, 3)
+    server = Server(fd, fd, sysroot="/sysroot", verbose=verbose, handlers=handlers)
+    server.hello({"boot_s": round(time.monotonic() - t0, 3), "marks": marks,
+                  "release": os.uname().release})
     try:
         server.serve()
     except Exception as e:          # a broken session: say so on the console, then stop

@@ -9,7 +9,6 @@ import os
 import select
 import sys
 import time
-import traceback
 
 from . import protocol as P
 from .guestpath import resolve
@@ -117,13 +116,13 @@ class Context:
 
 
 class Server:
-    def __init__(self, rfd, wfd, sysroot="/sysroot", verbose=False):
+    def __init__(self, rfd, wfd, sysroot="/sysroot", verbose=False, handlers=None):
         self.rfd = rfd
         self.wfd = wfd
         self.sysroot = sysroot
         self.verbose = verbose
         self.reader = P.FrameReader(lambda n: os.read(self.rfd, n))
-        self.handlers = load_handlers()
+        self.handlers = handlers if handlers is not None else load_handlers()
         self.state = {"umask": 0o022, "labels": {}}
         os.umask(0o022)
 
@@ -211,6 +210,7 @@ class Server:
                     ctx.end_out(False)
             ename, msg = _describe(e, name)
             if self.verbose and ename == "EIO" and not isinstance(e, DaemonError):
+                import traceback
                 self.log(traceback.format_exc())
             self.send_json(P.ERROR, {"s": serial, "errno": ename, "msg": msg})
 

@@ -1,8 +1,6 @@
 """Actions about the appliance itself, and the library's internal calls."""
 
 import os
-import platform
-import shutil
 import sys
 
 from .util import DaemonError, PATH
@@ -59,7 +57,7 @@ def kernel_has_fs(fs):
     except OSError:
         pass
     mod = _FS_MODULE.get(fs, fs)
-    release = platform.release()
+    release = os.uname().release
     base = "/lib/modules/%s" % release
     try:
         with open(base + "/modules.builtin") as f:
@@ -82,6 +80,10 @@ def kernel_has_fs(fs):
 _cache = {}
 
 
+def _which(name):
+    return any(os.access(os.path.join(d, name), os.X_OK) for d in PATH.split(":"))
+
+
 def group_available(group):
     if group not in GROUPS:
         raise DaemonError("%s: unknown group" % group, "EINVAL")
@@ -93,7 +95,7 @@ def group_available(group):
             elif need.startswith("fs:"):
                 ok = ok and kernel_has_fs(need[3:])
             else:
-                ok = ok and shutil.which(need, path=PATH) is not None
+                ok = ok and _which(need)
             if not ok:
                 break
         _cache[group] = ok
@@ -120,7 +122,7 @@ def do_ping_daemon(ctx):
 
 
 def do_debug_appliance_version(ctx):
-    return "%s python %s" % (platform.release(), sys.version.split()[0])
+    return "%s python %s" % (os.uname().release, sys.version.split()[0])
 
 
 # ---- internal calls from the library (not in the action table) ----
