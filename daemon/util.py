@@ -83,7 +83,7 @@ def device(name):
 
 def open_nonblocking(apath, flags, regular_only=True, allow_block=False):
     """Open without ever blocking on a fifo or device; refuse what is not a regular file."""
-    fd = os.open(apath, flags | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    fd = os.open(apath, flags | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY, 0o666)
     try:
         st = os.fstat(fd)
         ok = stat.S_ISREG(st.st_mode) or (allow_block and stat.S_ISBLK(st.st_mode))
