@@ -306,6 +306,7 @@ def report(a, gk, lg, lg_error, started):
         "params": {"size_mb": a.size_mb, "calls": a.calls, "runs": a.runs,
                    "disk_bytes": DISK_SIZE, "accel": "tcg"},
         "host": {"nproc": os.cpu_count(), "loadavg_start": started["loadavg"],
+                 "loadavg_end": list(os.getloadavg()),
                  "python": sys.version.split()[0], "kernel": platform.release()},
         "guestkit_version": gk["version"],
         "libguestfs_version": lg["version"] if lg else None,
@@ -351,6 +352,9 @@ def main(argv=None):
         sys.exit("compare: cannot import guestkit (%s); install it with pip install -e ." % e)
 
     started = {"t": time.perf_counter(), "loadavg": list(os.getloadavg())}
+    if started["loadavg"][0] > 0.5 * (os.cpu_count() or 1):
+        log("warning: load average is %.2f; other work will skew the figures"
+            % started["loadavg"][0])
     lg_version, lg_error = (None, "skipped (--skip-libguestfs)") if a.skip_libguestfs \
         else lg_check(a.anchor)
     if lg_error and not a.skip_libguestfs:

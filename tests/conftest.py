@@ -28,12 +28,12 @@ def make_image(path, size_mb=256, fmt="raw"):
 @pytest.fixture(scope="module")
 def launched(tmp_path_factory):
     """One launched handle per test module: a 512 MiB raw disk with an ext4 on /dev/sda1
-    mounted at /, plus a 64 MiB blank second disk."""
+    mounted at /, plus a 320 MiB blank second disk (labelled "blank": xfs needs 300 MB)."""
     import guestkit
     _need("qemu-system-x86_64")
     d = tmp_path_factory.mktemp("img")
     disk = make_image(d / "disk.img", 512)
-    blank = make_image(d / "blank.img", 64)
+    blank = make_image(d / "blank.img", 320)
     g = guestkit.GuestFS(python_return_dict=True)
     g.add_drive_opts(disk, format="raw")
     g.add_drive_opts(blank, format="raw", label="blank")

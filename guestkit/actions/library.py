@@ -3,7 +3,7 @@
 from .table import (
     Action, CONFIG, ANY, String, OptString, Int, Int64, Bool, StringList, Pathname,
     OBool, OInt, OString, OStringList, RErr, RInt, RInt64, RBool, RString, RStringList,
-    RStruct, ROptString,
+    RStruct, ROptString, RHashtable,
 )
 
 # Handle properties: (name, kind, return kind, default, env suffix, doc).  Each one becomes a
@@ -109,7 +109,7 @@ ACTIONS = _props() + [
            doc="The virtual size in bytes of a host disk image."),
     Action("disk_has_backing_file", [String("filename")], RBool(), daemon=False,
            doc="True if the host disk image names a backing file."),
-    Action("list_disk_labels", [], RStringList(), daemon=False, state=ANY,
+    Action("list_disk_labels", [], RHashtable(), daemon=False, state=ANY,
            doc="Labels given to drives with add_drive_opts label=, as pairs of label and "
                "device name (a hashtable)."),
     Action("launch", [], daemon=False, state=CONFIG, fish_alias=["run"],
