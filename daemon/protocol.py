@@ -97,59 +97,96 @@ def encode(ftype, payload=b""):
     return _HDR.pack(len(payload) + 1) + bytes((ftype,)) + payload
 
 
-class FrameReader:
-    """Reads frames from a file descriptor or socket through a large buffer."""
+def header(ftype, size):
+    """The 5 bytes that precede a payload of SIZE bytes."""
+    return _HDR.pack(size + 1) + bytes((ftype,))
 
-    def __init__(self, read, max_frame=MAX_FRAME, max_json=MAX_JSON):
-        self._read = read          # read(n) -> bytes, b"" on EOF
-        self._buf = bytearray()
-        self._pos = 0
+
+def write_frame(writev, ftype, payload=b""):
+    """Send one frame with scatter/gather writes (no copy of the payload).
+
+    writev(list of buffers) -> bytes written, as os.writev or socket.sendmsg."""
+    bufs = [memoryview(header(ftype, len(payload)))]
+    if len(payload):
+        bufs.append(memoryview(payload).cast("B"))
+    while bufs:
+        n = writev(bufs)
+        while n and bufs:
+            if n >= len(bufs[0]):
+                n -= len(bufs[0])
+                bufs.pop(0)
+            else:
+                bufs[0] = bufs[0][n:]
+                n = 0
+
+
+class FrameReader:
+    """Reads frames through one preallocated buffer (no allocation per read: a large
+    os.read or recv would map and unmap memory every time).
+
+    readinto(memoryview) -> number of bytes read, 0 on EOF.
+    """
+
+    BUFSIZE = 2 << 20
+
+    def __init__(self, readinto, max_frame=MAX_FRAME, max_json=MAX_JSON):
+        self._readinto = readinto
+        self._buf = bytearray(self.BUFSIZE)
+        self._view = memoryview(self._buf)
+        self._start = 0
+        self._end = 0
         self.max_frame = max_frame
         self.max_json = max_json
 
     def buffered(self):
-        return len(self._buf) - self._pos
+        return self._end - self._start
 
     def _fill(self, need):
-        while len(self._buf) - self._pos < need:
-            if self._pos and self._pos > (1 << 20):
-                del self._buf[:self._pos]
-                self._pos = 0
-            data = self._read(max(need - (len(self._buf) - self._pos), 1 << 18))
-            if not data:
-                if len(self._buf) - self._pos:
+        """Make sure NEED bytes are buffered (NEED <= BUFSIZE)."""
+        while self._end - self._start < need:
+            if self._start and (self.BUFSIZE - self._start < need or self._end == self._start):
+                n = self._end - self._start
+                self._buf[:n] = self._view[self._start:self._end]
+                self._start, self._end = 0, n
+            got = self._readinto(self._view[self._end:])
+            if not got:
+                if self._end - self._start:
                     raise ProtocolError("stream ended in the middle of a frame")
                 raise PeerClosed("the other side closed the connection")
-            self._buf += data
-
-    def _take(self, n):
-        self._fill(n)
-        out = bytes(self._buf[self._pos:self._pos + n])
-        self._pos += n
-        if self._pos == len(self._buf):
-            self._buf.clear()
-            self._pos = 0
-        return out
+            self._end += got
 
     def read_frame(self):
         """Return (type, payload bytes)."""
-        (length,) = _HDR.unpack(self._take(4))
+        self._fill(4)
+        (length,) = _HDR.unpack_from(self._buf, self._start)
         if length < 1:
             raise ProtocolError("frame of length 0")
-        ftype_peek = None
-        if length > self.max_frame:
-            # a JSON reply may legitimately be larger than a chunk, up to max_json
-            self._fill(1)
-            ftype_peek = self._buf[self._pos]
-            if ftype_peek not in (REPLY, CALL) or length > self.max_json:
-                raise ProtocolError("frame of %d bytes exceeds the limit of %d" % (
-                    length, self.max_frame if ftype_peek not in (REPLY, CALL)
-                    else self.max_json))
-        body = self._take(length)
-        ftype = body[0]
+        self._fill(5)
+        ftype = self._buf[self._start + 4]
         if ftype not in TYPE_NAMES:
             raise ProtocolError("unknown frame type %d" % ftype)
-        return ftype, body[1:]
+        if length > self.max_frame and (ftype not in (REPLY, CALL) or length > self.max_json):
+            raise ProtocolError("frame of %d bytes exceeds the limit of %d" % (
+                length, self.max_json if ftype in (REPLY, CALL) else self.max_frame))
+        self._start += 5
+        size = length - 1
+        if size <= self.BUFSIZE:
+            self._fill(size)
+            payload = bytes(self._view[self._start:self._start + size])
+            self._start += size
+            return ftype, payload
+        # a big JSON reply: assemble it outside the ring
+        out = bytearray(size)
+        have = self._end - self._start
+        out[:have] = self._view[self._start:self._end]
+        self._start = self._end = 0
+        mv = memoryview(out)
+        while have < size:
+            got = self._readinto(mv[have:])
+            if not got:
+                raise ProtocolError("stream ended in the middle of a frame")
+            have += got
+        return ftype, bytes(out)
 
     def read_json(self, expect=None):
         ftype, payload = self.read_frame()

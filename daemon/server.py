@@ -23,6 +23,13 @@ class Cancelled(Exception):
     pass
 
 
+# "in" or "out" for actions with a FileIn/FileOut argument
+STREAM_KIND = {n: a.streams[0].stream for n, a in DAEMON_ACTIONS.items() if a.streams}
+# actions after which the guest root may have been mounted or unmounted
+MOUNT_CHANGERS = {"mount", "mount_ro", "mount_options", "mount_vfs", "umount", "umount_all",
+                  "command", "command_lines", "sh", "sh_lines", "internal_autosync"}
+
+
 def load_handlers():
     """Map every daemon action of the table to its handler function."""
     import importlib
@@ -43,6 +50,7 @@ class Context:
         self.serial = serial
         self.action = action
         self.sysroot = server.sysroot
+        self.stream = STREAM_KIND.get(action.name)
         self._in_done = False
         self._out_buf = bytearray()
         self._out_started = False
@@ -53,8 +61,15 @@ class Context:
         return resolve(self.sysroot, path, follow)
 
     def need_root(self):
-        if not os.path.ismount(self.sysroot):
-            raise DaemonError("no filesystem is mounted on /; call mount first", "EINVAL")
+        st = self.server.state
+        if not st.get("root_mounted"):
+            if not os.path.ismount(self.sysroot):
+                raise DaemonError("no filesystem is mounted on /; call mount first", "EINVAL")
+            st["root_mounted"] = True
+
+    def mounts_changed(self):
+        """Call after anything that may mount or unmount filesystems."""
+        self.server.state["root_mounted"] = False
 
     # -- progress --
     def progress(self, pos, total, force=False):
@@ -79,7 +94,7 @@ class Context:
             yield payload
 
     def drain_in(self):
-        if self.action.streams and self.action.streams[0].stream == "in":
+        if self.stream == "in":
             try:
                 for _ in self.instream():
                     pass
@@ -88,13 +103,15 @@ class Context:
 
     # -- FileOut --
     def write(self, data):
-        """Send DATA as part of the FileOut stream."""
+        """Send DATA (at most CHUNK_SIZE bytes; bytes or a memoryview) as part of the FileOut
+        stream."""
         self._out_started = True
-        self._out_buf += data
-        while len(self._out_buf) >= P.CHUNK_SIZE:
-            self.server.send(P.CHUNK, bytes(self._out_buf[:P.CHUNK_SIZE]))
-            del self._out_buf[:P.CHUNK_SIZE]
-            self.check_cancel()
+        if self._out_buf:
+            self.server.send(P.CHUNK, bytes(self._out_buf))
+            self._out_buf = bytearray()
+        for off in range(0, len(data), P.CHUNK_SIZE):
+            self.server.send(P.CHUNK, data[off:off + P.CHUNK_SIZE])
+        self.check_cancel()
 
     def check_cancel(self):
         """Raise Cancelled if the library sent CANCEL meanwhile."""
@@ -121,17 +138,14 @@ class Server:
         self.wfd = wfd
         self.sysroot = sysroot
         self.verbose = verbose
-        self.reader = P.FrameReader(lambda n: os.read(self.rfd, n))
+        self.reader = P.FrameReader(lambda view: os.readv(self.rfd, [view]))
         self.handlers = handlers if handlers is not None else load_handlers()
         self.state = {"umask": 0o022, "labels": {}}
         os.umask(0o022)
 
     # -- output --
     def send(self, ftype, payload=b""):
-        data = memoryview(P.encode(ftype, payload))
-        while data:
-            n = os.write(self.wfd, data)
-            data = data[n:]
+        P.write_frame(lambda bufs: os.writev(self.wfd, bufs), ftype, payload)
 
     def send_json(self, ftype, obj):
         self.send(ftype, P.dumps(obj))
@@ -172,30 +186,37 @@ class Server:
         serial = call.get("s")
         name = call.get("n")
         action = DAEMON_ACTIONS.get(name) if isinstance(name, str) else None
-        if action is None and isinstance(name, str) and name.startswith("internal_"):
+        internal = action is None and isinstance(name, str) and name.startswith("internal_")
+        if internal:
             from ..actions.table import Action
             action = Action(name)
         ctx = None
         try:
-            if action is None or name not in self.handlers:
+            handler = self.handlers.get(name) if action is not None else None
+            if handler is None:
                 raise DaemonError("%s: no such action in this daemon" % name, "ENOTSUP")
             args = call.get("a", [])
             optargs = call.get("o", {})
             if not isinstance(args, list) or not isinstance(optargs, dict):
                 raise DaemonError("%s: malformed arguments" % name, "EINVAL")
             ctx = Context(self, serial, action)
-            if not name.startswith("internal_"):
-                # FileIn/FileOut arguments are host names: the daemon does not see them
-                kinds = [k for k in action.args if not k.stream]
+            if not internal:
+                # the daemon checks arguments too: a remote client is not trusted either
                 try:
-                    args, optargs = action.check_args(
-                        _fill_streams(action, args), optargs)
+                    if ctx.stream:
+                        args = _fill_streams(action, args)
+                    args, optargs = action.check_args(args, optargs)
                 except (TypeError, ValueError) as e:
                     raise DaemonError(str(e), "EINVAL") from None
-                args = [a for k, a in zip(action.args, args) if not k.stream]
-                del kinds
-            result = self.handlers[name](ctx, *args, **optargs)
-            if ctx.action.streams and ctx.action.streams[0].stream == "out":
+                if ctx.stream:
+                    # FileIn/FileOut arguments are host names: the daemon does not see them
+                    args = [a for k, a in zip(action.args, args) if not k.stream]
+            try:
+                result = handler(ctx, *args, **optargs)
+            finally:
+                if name in MOUNT_CHANGERS:
+                    ctx.mounts_changed()
+            if ctx.stream == "out":
                 ctx.end_out(True)
             self.send_json(P.REPLY, {"s": serial, "r": result})
         except P.ProtocolError:
@@ -204,11 +225,11 @@ class Server:
             if isinstance(e, (KeyboardInterrupt, SystemExit)):
                 raise
             if ctx is not None:
-                if ctx.action.streams and ctx.action.streams[0].stream == "in":
+                if ctx.stream == "in":
                     ctx.drain_in()
-                elif ctx.action.streams and ctx.action.streams[0].stream == "out":
+                elif ctx.stream == "out":
                     ctx.end_out(False)
-            ename, msg = _describe(e, name)
+            ename, msg = _describe(e, name, self.sysroot)
             if self.verbose and ename == "EIO" and not isinstance(e, DaemonError):
                 import traceback
                 self.log(traceback.format_exc())
@@ -224,7 +245,7 @@ def _fill_streams(action, args):
     return out
 
 
-def _describe(e, name):
+def _describe(e, name, sysroot="/sysroot"):
     if isinstance(e, Cancelled):
         return "EINTR", "%s: operation cancelled by the user" % name
     if isinstance(e, DaemonError):
@@ -234,7 +255,10 @@ def _describe(e, name):
         ename = _errno.errorcode.get(e.errno, "EIO")
         where = ""
         if e.filename is not None:
-            where = "%s: " % e.filename
+            fn = str(e.filename)
+            if fn == sysroot or fn.startswith(sysroot + "/"):
+                fn = fn[len(sysroot):] or "/"       # say the guest's path, not ours
+            where = "%s: " % fn
         return ename, "%s: %s%s" % (name, where, e.strerror or os.strerror(e.errno))
     if isinstance(e, (ValueError, TypeError)):
         return "EINVAL", "%s: %s" % (name, e)

@@ -10,7 +10,7 @@ from guestkit.daemon import protocol as P
 
 def reader(data):
     bio = io.BytesIO(data)
-    return P.FrameReader(bio.read)
+    return P.FrameReader(bio.readinto)
 
 
 def test_round_trip_json_with_bytes_and_odd_strings():
@@ -61,3 +61,22 @@ def test_truncated_stream_and_clean_eof():
 def test_zero_length_frame():
     with pytest.raises(P.ProtocolError, match="length 0"):
         reader(struct.pack(">I", 0)).read_frame()
+
+
+def test_frames_split_across_reads_and_larger_than_the_buffer():
+    big = P.dumps({"r": "x" * (P.FrameReader.BUFSIZE + 12345)})
+    data = P.encode(P.CHUNK, b"a" * 1000) + P.encode(P.REPLY, big) + P.encode(P.CHUNK, b"z")
+
+    class Trickle(io.RawIOBase):
+        def __init__(self):
+            self.pos = 0
+
+        def readinto(self, view):
+            n = min(len(view), 777, len(data) - self.pos)
+            view[:n] = data[self.pos:self.pos + n]
+            self.pos += n
+            return n
+    r = P.FrameReader(Trickle().readinto)
+    assert r.read_frame() == (P.CHUNK, b"a" * 1000)
+    assert r.read_frame() == (P.REPLY, big)
+    assert r.read_frame() == (P.CHUNK, b"z")
