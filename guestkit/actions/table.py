@@ -126,7 +126,10 @@ class Int(Kind):
 
     def parse(self, text):
         try:
-            return int(text, 0)
+            t = text.strip()
+            if len(t) > 1 and t.lstrip("-")[:1] == "0" and t.lstrip("-").isdigit():
+                return int(t, 8)            # C-style octal, as in chmod 0755
+            return int(t, 0)
         except ValueError:
             raise ValueError("%s: expecting an integer, got %r" % (self.name, text)) from None
 
@@ -290,7 +293,8 @@ class Action:
         self.ret = ret if ret is not None else RErr()
         self.daemon = daemon
         self.doc = doc.strip()
-        self.shortdesc = shortdesc or (self.doc.split(".")[0] if self.doc else name)
+        self.shortdesc = shortdesc or (self.doc.split(". ")[0].rstrip(".") if self.doc
+                                       else name)
         self.state = state or (LAUNCHED if daemon else ANY)
         self.group = group
         self.progress = progress

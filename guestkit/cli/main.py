@@ -1,0 +1,74 @@
+"""``guestkit``: the console-script entry point."""
+
+import sys
+
+from . import CliError
+from .options import USAGE, configure_handle, mount_all, parse_options
+from .parse import split_commands
+from .shell import ERRORS, Shell, report
+
+
+def make_handle():
+    import guestkit     # imported only when a handle is really needed
+    return guestkit.GuestFS(python_return_dict=True)
+
+
+def _version():
+    try:
+        from importlib.metadata import version
+        return version("guestkit")
+    except Exception:
+        import guestkit
+        return guestkit.__version__
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        sys.stdout.reconfigure(errors="surrogateescape")
+    except (AttributeError, ValueError):
+        pass
+    try:
+        opts = parse_options(argv)
+    except CliError as e:
+        report(e)
+        return 1
+    if opts.help:
+        sys.stdout.write(USAGE)
+        return 0
+    if opts.version:
+        sys.stdout.write("guestkit %s\n" % _version())
+        return 0
+
+    shell = Shell(make_handle, setup=lambda g: configure_handle(g, opts),
+                  readonly=opts.readonly)
+    status = 0
+    try:
+        groups = split_commands(opts.commands)
+        cmds = [shell.prepare(words) for words in groups]   # mistakes show before launch
+        if opts.drives or opts.mounts:
+            shell.g                                          # add the drives now
+        if opts.mounts:
+            shell.g.launch()
+            mount_all(shell.g, opts)
+        if cmds:
+            for cmd in cmds:
+                if not shell.run(cmd):
+                    break
+        else:
+            status = shell.run_input(sys.stdin)
+    except ERRORS as e:
+        report(e)
+        status = 1
+    except KeyboardInterrupt:
+        sys.stderr.write("\nguestkit: interrupted\n")
+        status = 130
+    except BrokenPipeError:
+        status = 1
+    finally:
+        status = shell.finish() or status
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

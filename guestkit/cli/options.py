@@ -1,0 +1,202 @@
+"""Command-line options of ``guestkit`` and the handle calls they stand for.
+
+Parsing stops at the first word that is not an option (the first command) or after ``--``;
+the rest of the command line is commands separated by ``:`` words.  Nothing here starts a
+VM: :func:`configure_handle` and :func:`mount_all` only call methods of the object they are
+given, so they can be checked with a recorder.
+"""
+
+from . import CliError
+
+USAGE = """\
+usage: guestkit [OPTIONS] [CMD ARGS... [: CMD ARGS...]...]
+
+Open virtual-machine disk images and run guestkit actions on them.  With no command, read
+commands from standard input (an interactive shell when it is a terminal).
+
+options:
+  -a, --add IMAGE         add a disk image (repeatable)
+  --format FMT            image format of the following -a options (raw, qcow2, ...);
+                          --format= or --format auto goes back to detection
+  --ro, -r                add drives read-only (the default)
+  --rw, -w                add drives writable: needed to change the images
+  -d, --domain DOMAIN     add the disks of a libvirt domain
+  -c, --connect URI       libvirt URI used with -d
+  -m, --mount DEV[:MOUNTPOINT[:OPTIONS[:FSTYPE]]]
+                          mount DEV (at / by default) after launching
+  -x, --trace             trace every call on standard error
+  -v, --verbose           verbose messages (the appliance's console too)
+  --backend NAME          backend launching the appliance (direct, libvirt, ...)
+  --memsize MB            memory of the appliance
+  --smp N                 virtual CPUs of the appliance
+  -h, --help              show this help
+  -V, --version           show the version
+
+Commands are the actions of guestkit, spelled with dashes or underscores; optional
+arguments follow the others as name:value words.  Commands that need the appliance
+launch it; 'run' (or 'launch') launches it explicitly.  Type 'guestkit help' for the list
+of commands and 'guestkit help CMD' for one command.
+
+example:
+  guestkit --rw -a disk.img run : mount /dev/sda1 / : write /hello hi : cat /hello
+"""
+
+
+class Options:
+    """What the command line asks for."""
+
+    def __init__(self):
+        self.drives = []        # ("a", filename, format or None) or ("d", domain, None)
+        self.readonly = True
+        self.uri = None
+        self.mounts = []        # (device, mountpoint, options or None, fstype or None)
+        self.trace = False
+        self.verbose = False
+        self.backend = None
+        self.memsize = None
+        self.smp = None
+        self.help = False
+        self.version = False
+        self.commands = []      # the words after the options
+        self._format = None
+
+    def __repr__(self):
+        return "Options(%r)" % {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+
+def parse_mount_spec(text):
+    """``DEV[:MOUNTPOINT[:OPTIONS[:FSTYPE]]]`` -> (dev, mountpoint, options, fstype).
+    A ``btrfsvol:`` prefix belongs to the device."""
+    prefix = ""
+    if text.startswith("btrfsvol:"):
+        prefix, text = "btrfsvol:", text[len("btrfsvol:"):]
+    parts = text.split(":", 3)
+    parts += [""] * (4 - len(parts))
+    dev, mp, opts, fstype = parts
+    if not dev:
+        raise CliError("-m: missing device in %r" % (prefix + text))
+    return prefix + dev, mp or "/", opts or None, fstype or None
+
+
+def _positive_int(option, text):
+    try:
+        n = int(text, 10)
+    except ValueError:
+        n = 0
+    if n <= 0:
+        raise CliError("%s: expecting a positive number, got %r" % (option, text))
+    return n
+
+
+def _set_format(o, v):
+    o._format = None if v in ("", "auto") else v
+
+
+# option -> (takes an argument, what it does)
+_OPTIONS = {
+    "add": (True, lambda o, v: o.drives.append(("a", v, o._format))),
+    "format": (True, _set_format),
+    "ro": (False, lambda o, v: setattr(o, "readonly", True)),
+    "rw": (False, lambda o, v: setattr(o, "readonly", False)),
+    "domain": (True, lambda o, v: o.drives.append(("d", v, None))),
+    "connect": (True, lambda o, v: setattr(o, "uri", v)),
+    "mount": (True, lambda o, v: o.mounts.append(parse_mount_spec(v))),
+    "trace": (False, lambda o, v: setattr(o, "trace", True)),
+    "verbose": (False, lambda o, v: setattr(o, "verbose", True)),
+    "backend": (True, lambda o, v: setattr(o, "backend", v)),
+    "memsize": (True, lambda o, v: setattr(o, "memsize", _positive_int("--memsize", v))),
+    "smp": (True, lambda o, v: setattr(o, "smp", _positive_int("--smp", v))),
+    "help": (False, lambda o, v: setattr(o, "help", True)),
+    "version": (False, lambda o, v: setattr(o, "version", True)),
+}
+_SHORT = {"a": "add", "r": "ro", "w": "rw", "d": "domain", "c": "connect", "m": "mount",
+          "x": "trace", "v": "verbose", "h": "help", "V": "version"}
+
+
+def parse_options(argv):
+    """Parse the command line into an Options (CliError on a bad option)."""
+    o = Options()
+    i = 0
+    while i < len(argv):
+        w = argv[i]
+        if w == "--":
+            o.commands = list(argv[i + 1:])
+            return o
+        if w.startswith("--"):
+            name, eq, value = w[2:].partition("=")
+            if name not in _OPTIONS:
+                raise CliError("unknown option --%s (see guestkit --help)" % name)
+            takes, apply = _OPTIONS[name]
+            if takes and not eq:
+                i += 1
+                if i >= len(argv):
+                    raise CliError("option --%s needs an argument" % name)
+                value = argv[i]
+            elif eq and not takes:
+                raise CliError("option --%s takes no argument" % name)
+            apply(o, value)
+        elif w.startswith("-") and len(w) > 1:
+            j = 1
+            while j < len(w):
+                c = w[j]
+                if c not in _SHORT:
+                    raise CliError("unknown option -%s (see guestkit --help)" % c)
+                takes, apply = _OPTIONS[_SHORT[c]]
+                if takes:
+                    value = w[j + 1:]
+                    if not value:
+                        i += 1
+                        if i >= len(argv):
+                            raise CliError("option -%s needs an argument" % c)
+                        value = argv[i]
+                    apply(o, value)
+                    break
+                apply(o, None)
+                j += 1
+        else:
+            o.commands = list(argv[i:])
+            return o
+        i += 1
+    return o
+
+
+def configure_handle(g, o):
+    """Make the calls the options stand for on handle G, before launch: properties first,
+    then drives and domains in command-line order."""
+    if o.verbose:
+        g.set_verbose(True)
+    if o.trace:
+        g.set_trace(True)
+    if o.backend is not None:
+        g.set_backend(o.backend)
+    if o.memsize is not None:
+        g.set_memsize(o.memsize)
+    if o.smp is not None:
+        g.set_smp(o.smp)
+    for what, name, fmt in o.drives:
+        if what == "a":
+            kw = {"readonly": o.readonly}
+            if fmt is not None:
+                kw["format"] = fmt
+            g.add_drive_opts(name, **kw)
+        else:
+            add_domain = getattr(g, "add_domain", None)
+            if add_domain is None:
+                raise CliError("-d %s: this guestkit cannot add libvirt domains (no "
+                               "add_domain); add the domain's disk images with -a" % name)
+            kw = {"readonly": o.readonly}
+            if o.uri is not None:
+                kw["libvirturi"] = o.uri
+            add_domain(name, **kw)
+
+
+def mount_all(g, o):
+    """Mount the -m filesystems (the handle must be launched).  Without explicit options,
+    read-only mode mounts with 'ro'."""
+    for dev, mp, opts, fstype in o.mounts:
+        if opts is None:
+            opts = "ro" if o.readonly else ""
+        if fstype is not None:
+            g.mount_vfs(opts, fstype, dev, mp)
+        else:
+            g.mount_options(opts, dev, mp)
