@@ -144,6 +144,8 @@ def check_drive(d):
     if not d.readonly and not os.access(fn, os.W_OK):
         raise Error("add_drive: %s: not writable: Permission denied (add it with "
                     "readonly=True)" % fn, "EACCES")
+    # qemu runs in the handle's temporary directory: relative names must not reach it
+    d.filename = fn = os.path.abspath(fn)
     if d.format is None:
         fmt, unsafe = probe_format(fn)
         if unsafe:
