@@ -17,6 +17,9 @@ class Backend(abc.ABC):
     name = None
     #: settings this backend understands: {name: one-line description}
     settings_doc = {}
+    #: False when the appliance outlives the handle (a shared server): shutdown then only
+    #: syncs and disconnects, it does not power the appliance off
+    owns_appliance = True
 
     def __init__(self, handle, param=None):
         self.handle = handle          # the GuestFS handle: config, drives, events

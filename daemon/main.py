@@ -93,6 +93,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="guestkitd", description="the guestkit daemon")
     ap.add_argument("--listen", metavar="ADDR",
                     help="unix:PATH or tcp:HOST:PORT to serve one client at a time")
+    ap.add_argument("--token-file", metavar="FILE",
+                    help="TCP: clients must present the secret in FILE")
     ap.add_argument("--sysroot", default="/sysroot",
                     help="where guest filesystems are mounted (default /sysroot)")
     ap.add_argument("--init", action="store_true",
@@ -105,7 +107,10 @@ def main(argv=None):
     if not a.listen:
         ap.error("--listen is required outside the appliance")
     from .listen import serve_forever
-    return serve_forever(a.listen, a.sysroot, a.verbose)
+    try:
+        return serve_forever(a.listen, a.sysroot, a.verbose, token_file=a.token_file)
+    except (ValueError, OSError) as e:
+        ap.exit(1, "guestkitd: %s\n" % e)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,10 @@ Frame types:
     CHUNK     either way: raw bytes of a FileIn/FileOut stream; an empty chunk ends it
     CANCEL    either way, inside a stream: the sender gives up the stream
     LOG       daemon -> library: UTF-8 text for verbose mode
+    AUTH      library -> listening server, first frame on TCP: JSON {"token": "..."}
+
+A listening server (guestkitd --listen, guestkit serve) may answer a new connection with an
+ERROR frame of serial 0 instead of HELLO: busy, or authentication failed.
 
 Every length is bounded (MAX_FRAME); JSON payloads are bounded more tightly (MAX_JSON).  A
 frame that breaks a rule raises ProtocolError and the session is over: the reader never
@@ -33,9 +37,10 @@ import struct
 MAGIC = "guestkitd"
 VERSION = 1
 
-HELLO, CALL, REPLY, ERROR, PROGRESS, CHUNK, CANCEL, LOG = range(1, 9)
+HELLO, CALL, REPLY, ERROR, PROGRESS, CHUNK, CANCEL, LOG, AUTH = range(1, 10)
 TYPE_NAMES = {HELLO: "HELLO", CALL: "CALL", REPLY: "REPLY", ERROR: "ERROR",
-              PROGRESS: "PROGRESS", CHUNK: "CHUNK", CANCEL: "CANCEL", LOG: "LOG"}
+              PROGRESS: "PROGRESS", CHUNK: "CHUNK", CANCEL: "CANCEL", LOG: "LOG",
+              AUTH: "AUTH"}
 
 #: largest stream chunk a sender produces
 CHUNK_SIZE = 1 << 20

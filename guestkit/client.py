@@ -7,7 +7,10 @@ stream ends the session with an Error instead of a hang.
 
 import os
 import re
+import select
 import socket
+import ssl
+import stat
 import threading
 
 from .daemon import protocol as P
@@ -16,6 +19,9 @@ from .errors import Error
 
 class SessionLost(Error):
     """The appliance went away or broke the protocol; the handle cannot be used further."""
+
+    def __init__(self, message, errno_name="EIO"):
+        super().__init__(message, errno_name)
 
 
 def open_host_output(filename):
@@ -44,6 +50,7 @@ class Client:
         self.sock = sock
         self.sock.settimeout(None)
         self.reader = P.FrameReader(self._recv)
+        self._plain = not isinstance(sock, ssl.SSLSocket)
         self.serial = 0
         self.on_progress = on_progress
         self.on_log = on_log
@@ -51,23 +58,33 @@ class Client:
         self.lost = None
         self.hello = None
         self._lock = threading.Lock()
+        self._upload_size = None       # size of the host file being uploaded, if known
+        self._last_progress = None     # (pos, total) of the last progress event of a call
+        self._pending = None           # a reply frame that arrived while still uploading
 
-    def _recv(self, n):
+    def _recv(self, view):
         try:
-            return self.sock.recv(max(n, 1 << 18))
+            return self.sock.recv_into(view)
         except OSError as e:
             raise P.PeerClosed("connection to the appliance failed: %s" % e) from None
 
     def _send(self, ftype, payload=b""):
         try:
-            self.sock.sendall(P.encode(ftype, payload))
+            if self._plain:
+                P.write_frame(self.sock.sendmsg, ftype, payload)
+            else:                       # TLS sockets have no sendmsg
+                self.sock.sendall(P.encode(ftype, payload))
         except OSError as e:
             raise P.PeerClosed("cannot send to the appliance: %s" % e) from None
 
     def read_hello(self, timeout=None):
         self.sock.settimeout(timeout)
         try:
-            ftype, obj = self.reader.read_json(expect=(P.HELLO,))
+            ftype, obj = self.reader.read_json(expect=(P.HELLO, P.ERROR))
+            if ftype == P.ERROR:
+                # a listening server refusing us: busy, or authentication failed
+                raise SessionLost("the server refused the connection: %s"
+                                  % str(obj.get("msg"))[:500])
         except socket.timeout:
             raise SessionLost("the daemon did not greet within %s s" % timeout) from None
         except P.ProtocolError as e:
@@ -75,8 +92,8 @@ class Client:
         finally:
             self.sock.settimeout(None)
         if obj.get("magic") != P.MAGIC or obj.get("version") != P.VERSION:
-            raise SessionLost("the other side is not a guestkitd of protocol version %d: %r"
-                              % (P.VERSION, obj))
+            raise SessionLost("the other side is not a guestkitd of protocol version %d: %s"
+                              % (P.VERSION, repr(obj)[:200]))
         self.hello = obj
         return obj
 
@@ -107,13 +124,24 @@ class Client:
             self.serial = (self.serial + 1) & 0x7FFFFFFF
             serial = self.serial
             self.cancel_requested.clear()
+            self._last_progress = None
+            self._upload_size = None
+            self._pending = None
             try:
-                self._send(P.CALL, P.dumps({"s": serial, "n": name, "a": args, "o": optargs}))
+                frame = P.dumps({"s": serial, "n": name, "a": args, "o": optargs})
+                if len(frame) + 1 > P.MAX_JSON:
+                    # the daemon's frame reader would refuse it and end the session
+                    raise Error("%s: the arguments are too large for one call (%d bytes, at "
+                                "most %d); use upload for big files"
+                                % (name, len(frame), P.MAX_JSON), "EFBIG")
+                self._send(P.CALL, frame)
                 if upload is not None:
-                    host_error = self._stream_up(fd, upload)
-                    result = self._reply(serial, name)
+                    self._upload_size = _regular_size(fd)
+                    host_error = self._stream_up(fd, upload, serial)
+                    result = self._reply(serial, name, uploading=True)
                     if host_error:
                         raise host_error
+                    self._final_progress(serial)
                     return result
                 if download is not None:
                     return self._stream_down(serial, fd, download, name)
@@ -122,13 +150,20 @@ class Client:
                 self.lost = str(e)
                 raise SessionLost("%s: %s" % (name, e)) from None
             finally:
+                self._upload_size = None
+                self._pending = None
                 if fd is not None:
                     os.close(fd)
 
     # -- replies --
-    def _reply(self, serial, name):
+    def _reply(self, serial, name, uploading=False):
         while True:
-            ftype, payload = self.reader.read_frame()
+            if self._pending is not None:
+                (ftype, payload), self._pending = self._pending, None
+            else:
+                ftype, payload = self.reader.read_frame()
+            if ftype == P.CANCEL and uploading:
+                continue        # the daemon gave up the upload after we had sent it all
             if ftype in (P.CHUNK, P.CANCEL):
                 raise P.ProtocolError("unexpected %s frame" % P.TYPE_NAMES[ftype])
             obj = P.loads(payload)
@@ -153,15 +188,43 @@ class Client:
             raise P.ProtocolError("unexpected %s frame" % P.TYPE_NAMES[ftype])
 
     def _progress(self, obj, serial):
+        """Pass a PROGRESS frame on as (pos, total) with 0 <= pos <= total."""
+        pos, total = obj.get("pos"), obj.get("total")
+        if not (isinstance(pos, int) and isinstance(total, int)) or pos < 0 or total < 0:
+            return
+        if obj.get("s") not in (None, serial):
+            return
+        if total == 0 and self._upload_size is not None:
+            # an upload: the daemon cannot know its size, the host file's size is the total
+            if self._upload_size > 0:
+                pos, total = min(pos, self._upload_size), self._upload_size
+            else:
+                pos, total = 0, 1          # unknown length (a pipe): "pulse mode"
+        elif total == 0:
+            pos, total = 0, 1
+        pos = min(pos, total)
+        self._last_progress = (pos, total)
         if self.on_progress:
-            pos, total = obj.get("pos"), obj.get("total")
-            if isinstance(pos, int) and isinstance(total, int):
-                self.on_progress(serial, pos, total)
+            self.on_progress(serial, pos, total)
+
+    def _final_progress(self, serial):
+        """If progress was reported during a call that succeeded, end it at 100%."""
+        last = self._last_progress
+        if last is not None and last[0] != last[1] and self.on_progress:
+            self._last_progress = (last[1], last[1])
+            self.on_progress(serial, last[1], last[1])
 
     # -- FileIn --
-    def _stream_up(self, fd, filename):
-        """Send the file's content; returns a host-side Error (after cancelling) or None."""
+    def _stream_up(self, fd, filename, serial):
+        """Send the file's content; returns a host-side Error (after cancelling) or None.
+
+        Frames the daemon sends meanwhile are read between chunks: progress becomes events
+        while the upload runs (so user_cancel from a progress callback works), and a CANCEL
+        from the daemon (it cannot store the data) ends the stream early."""
         while True:
+            if self._poll_while_uploading(serial):
+                self._send(P.CANCEL)
+                return None
             if self.cancel_requested.is_set():
                 self._send(P.CANCEL)
                 return None
@@ -174,6 +237,26 @@ class Client:
                 self._send(P.CHUNK, b"")
                 return None
             self._send(P.CHUNK, data)
+
+    def _poll_while_uploading(self, serial):
+        """Handle the frames already waiting; True if the daemon wants the stream to stop."""
+        while self.reader.buffered() or _readable(self.sock):
+            ftype, payload = self.reader.read_frame()
+            if ftype == P.CANCEL:
+                return True
+            if ftype == P.PROGRESS:
+                obj = P.loads(payload)
+                if isinstance(obj, dict):
+                    self._progress(obj, serial)
+                continue
+            if ftype == P.LOG:
+                continue
+            if ftype in (P.REPLY, P.ERROR):
+                self._pending = (ftype, payload)      # the call ended early: stop sending
+                return True
+            raise P.ProtocolError("unexpected %s frame during an upload" %
+                                  P.TYPE_NAMES[ftype])
+        return False
 
     # -- FileOut --
     def _stream_down(self, serial, fd, filename, name):
@@ -216,7 +299,24 @@ class Client:
         result = self._reply(serial, name)
         if host_error is not None:
             raise _HostFileError(filename, host_error)
+        self._final_progress(serial)
         return result
+
+
+def _regular_size(fd):
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        return 0
+    return st.st_size if stat.S_ISREG(st.st_mode) else 0
+
+
+def _readable(sock):
+    try:
+        r, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True         # let the read report the broken socket
+    return bool(r)
 
 
 def _HostFileError(filename, e):

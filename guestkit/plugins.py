@@ -36,3 +36,17 @@ def backend_class(name):
 def split_backend(spec):
     name, _, param = spec.partition(":")
     return name, (param or None)
+
+
+def distributions():
+    """{backend name: the distribution that registers it}."""
+    from importlib.metadata import entry_points
+    try:
+        eps = entry_points(group=NAMESPACE)
+    except TypeError:                       # Python < 3.10
+        eps = entry_points().get(NAMESPACE, [])
+    out = {}
+    for ep in eps:
+        dist = getattr(ep, "dist", None)
+        out[ep.name] = "%s %s" % (dist.name, dist.version) if dist else "?"
+    return out

@@ -6,6 +6,7 @@ from . import CliError
 from .options import USAGE, configure_handle, mount_all, parse_options
 from .parse import split_commands
 from .shell import ERRORS, Shell, report
+from .subcommands import SUBCOMMANDS
 
 
 def make_handle():
@@ -24,6 +25,8 @@ def _version():
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in SUBCOMMANDS:
+        return SUBCOMMANDS[argv[0]](argv[1:])
     try:
         sys.stdout.reconfigure(errors="surrogateescape")
     except (AttributeError, ValueError):

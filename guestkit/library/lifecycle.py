@@ -62,8 +62,9 @@ def launch(g):
         except SessionLost as e:
             tail = backend.console_tail()[-10:]
             backend.shutdown(graceful=False)
-            raise Error("launch: %s%s" % (e, "; last console lines:\n  " + "\n  ".join(tail)
-                                          if tail else ""), "EIO") from None
+            raise Error("launch: backend %s: %s%s" % (
+                name, e, "; last console lines:\n  " + "\n  ".join(tail) if tail else ""),
+                "EIO") from None
         g._client = client
         g._debug("daemon says hello: %r" % hello)
         labels = {d.label: i for i, d in enumerate(g._drives) if d.label}
@@ -94,7 +95,8 @@ def shutdown(g):
         try:
             if g._prop("autosync"):
                 client.call("internal_autosync", [], {})
-            client.call("internal_exit", [], {})
+            if getattr(backend, "owns_appliance", True):
+                client.call("internal_exit", [], {})
         except Error as e:
             error = e
         client.close()

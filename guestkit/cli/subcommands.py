@@ -1,0 +1,73 @@
+"""``guestkit backends`` and ``guestkit serve``: subcommands that are not actions."""
+
+import argparse
+import sys
+
+
+def backends(argv, out=None):
+    """List the backends found in the guestkit.backends namespace, and whether each can
+    run on this host."""
+    from ..plugins import discover, distributions
+    out = out or sys.stdout
+    exts, failures = discover()
+    dists = distributions()
+    rows = []
+    for name in sorted(exts):
+        ext = exts[name]
+        dist = dists.get(name, "?")
+        try:
+            ok, why = ext.plugin.host_supported()
+        except Exception as e:            # a plugin's own check must not break the list
+            ok, why = False, "host_supported() raised %s: %s" % (type(e).__name__, e)
+        rows.append((name, dist, "yes" if ok else "no", why))
+    for name in sorted(failures):
+        rows.append((name, dists.get(name, "?"), "no", "failed to load: %s" % failures[name]))
+    out.write("%-10s %-22s %-6s %s\n" % ("BACKEND", "DISTRIBUTION", "RUNS", "NOTE"))
+    for r in rows:
+        out.write("%-10s %-22s %-6s %s\n" % r)
+    return 0
+
+
+def serve(argv):
+    """Launch an appliance with the given drives and serve it on a socket."""
+    ap = argparse.ArgumentParser(prog="guestkit serve",
+                                 description="launch an appliance and serve its daemon to "
+                                             "other processes (remote backend)")
+    ap.add_argument("-a", "--add", action="append", default=[], metavar="IMAGE")
+    ap.add_argument("--format", help="format of the images")
+    ap.add_argument("--rw", action="store_true", help="writable drives (default read-only)")
+    ap.add_argument("--listen", required=True, metavar="ADDR",
+                    help="unix:PATH, or tcp:HOST:PORT (needs --token-file or --tls-*)")
+    ap.add_argument("--token-file", metavar="FILE")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    ap.add_argument("--tls-ca", help="CA that signs the clients' certificates")
+    ap.add_argument("--backend")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    a = ap.parse_args(argv)
+    import guestkit
+    from ..serve import serve as run
+    g = guestkit.GuestFS(python_return_dict=True)
+    try:
+        if a.backend:
+            g.set_backend(a.backend)
+        if a.verbose:
+            g.set_verbose(True)
+        for img in a.add:
+            g.add_drive_opts(img, format=a.format, readonly=not a.rw)
+        g.launch()
+        tls = None
+        if a.tls_cert:
+            if not (a.tls_key and a.tls_ca):
+                ap.error("--tls-cert needs --tls-key and --tls-ca")
+            tls = {"cert": a.tls_cert, "key": a.tls_key, "ca": a.tls_ca}
+        run(g, a.listen, token_file=a.token_file, tls=tls)
+    except (guestkit.Error, ValueError, OSError) as e:
+        sys.stderr.write("guestkit serve: error: %s\n" % e)
+        return 1
+    finally:
+        g.close()
+    return 0
+
+
+SUBCOMMANDS = {"backends": backends, "serve": serve}

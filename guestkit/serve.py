@@ -1,0 +1,105 @@
+"""guestkit serve: launch an appliance and let other processes use it over a socket.
+
+The server relays whole frames between one client at a time and the appliance's daemon.
+It keeps track of the call in flight, so a client that disconnects in the middle of a call
+(or of an upload) leaves the appliance in a clean state for the next one.
+"""
+
+import select
+import ssl
+import sys
+
+from .daemon import protocol as P
+from .daemon.listen import Listener, read_token
+
+
+class Relay:
+    def __init__(self, appliance_sock):
+        self.app = appliance_sock
+        self.app_reader = P.FrameReader(appliance_sock.recv_into)
+
+    def session(self, client, client_gone=lambda: None):
+        creader = P.FrameReader(client.recv_into)
+        inflight = None           # serial of the call the appliance is working on
+        uploading = False         # the client is still streaming a FileIn
+        streams_in = _stream_in_actions()
+        try:
+            while True:
+                if creader.buffered():
+                    ready = [client]
+                elif self.app_reader.buffered():
+                    ready = [self.app]
+                else:
+                    ready, _, _ = select.select([client, self.app], [], [])
+                if client in ready:
+                    try:
+                        ftype, payload = creader.read_frame()
+                    except P.PeerClosed:
+                        break
+                    if ftype == P.CALL:
+                        obj = P.loads(payload)
+                        inflight = obj.get("s")
+                        uploading = obj.get("n") in streams_in
+                    elif ftype in (P.CHUNK, P.CANCEL) and uploading:
+                        if ftype == P.CANCEL or not payload:
+                            uploading = False
+                    _send(self.app, ftype, payload)
+                if self.app in ready or self.app_reader.buffered():
+                    ftype, payload = self.app_reader.read_frame()
+                    if ftype in (P.REPLY, P.ERROR):
+                        obj = P.loads(payload)
+                        if obj.get("s") == inflight:
+                            inflight = None
+                    _send(client, ftype, payload)
+        except (OSError, P.ProtocolError):
+            pass
+        # the client is gone: finish its call so the appliance is ready for the next one
+        try:
+            client.close()
+        except OSError:
+            pass
+        client_gone()
+        if uploading:
+            _send(self.app, P.CANCEL, b"")
+        while inflight is not None:
+            ftype, payload = self.app_reader.read_frame()
+            if ftype in (P.REPLY, P.ERROR) and P.loads(payload).get("s") == inflight:
+                inflight = None
+            elif ftype == P.CHUNK:
+                pass
+        # unmount what the client mounted, so the next client starts from a clean slate
+        _send(self.app, P.CALL, P.dumps({"s": 0, "n": "internal_autosync", "a": [], "o": {}}))
+        while True:
+            ftype, payload = self.app_reader.read_frame()
+            if ftype in (P.REPLY, P.ERROR) and P.loads(payload).get("s") == 0:
+                break
+
+
+def _stream_in_actions():
+    from .actions import DAEMON_ACTIONS
+    return {n for n, a in DAEMON_ACTIONS.items() if a.streams and a.streams[0].stream == "in"}
+
+
+def _send(sock, ftype, payload):
+    if isinstance(sock, ssl.SSLSocket):
+        sock.sendall(P.encode(ftype, payload))
+    else:
+        P.write_frame(sock.sendmsg, ftype, payload)
+
+
+def serve(g, address, token_file=None, tls=None, ready=None):
+    """Serve the launched handle G's appliance on ADDRESS until interrupted."""
+    token = read_token(token_file) if token_file else None
+    lst = Listener(address, token=token, tls=tls)
+    relay = Relay(g._client.sock)
+    hello = dict(g._client.hello or {})
+    hello.update({"magic": P.MAGIC, "version": P.VERSION})
+    print("guestkit: serving on %s" % lst.address(), file=sys.stderr, flush=True)
+    if ready:
+        ready(lst)
+    try:
+        lst.serve(hello, relay.session)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        lst.close()
