@@ -126,6 +126,8 @@ class DirectBackend(Backend):
     def kernel_cmdline(self):
         h = self.handle
         args = list(KERNEL_ARGS)
+        if h._prop("smp") == 1 and self._setting("machine") in (None, "q35", "pc"):
+            args.append("acpi=off")     # ~0.2 s less boot; SMP needs ACPI's CPU tables
         args.append("PYTHONHASHSEED=%d" % (int.from_bytes(os.urandom(4), "little") % 4294967295))
         if h._prop("verbose"):
             args.append("guestkit.verbose=1")
