@@ -16,7 +16,8 @@ from .util import DaemonError
 from ..actions import DAEMON_ACTIONS
 
 HANDLER_MODULES = ("system", "devices", "filesystems", "partitions", "mounts", "files",
-                   "transfer", "commands")
+                   "transfer", "commands", "lvm", "md", "luks", "fstools", "content", "meta",
+                   "archive")
 
 
 class Cancelled(Exception):

@@ -1,0 +1,1 @@
+"""Handlers for the archive actions (standard library only)."""

@@ -1,0 +1,1 @@
+"""Handlers for the content actions (standard library only)."""

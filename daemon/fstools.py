@@ -1,0 +1,1 @@
+"""Handlers for the fstools actions (standard library only)."""

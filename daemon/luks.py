@@ -1,0 +1,1 @@
+"""Handlers for the luks actions (standard library only)."""

@@ -1,0 +1,1 @@
+"""Handlers for the lvm actions (standard library only)."""

@@ -1,0 +1,1 @@
+"""Handlers for the md actions (standard library only)."""

@@ -1,0 +1,1 @@
+"""Handlers for the meta actions (standard library only)."""

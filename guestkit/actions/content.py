@@ -1,0 +1,5 @@
+"""Daemon actions: content (see docs/api.md)."""
+
+from .table import *  # noqa: F401,F403
+
+ACTIONS = []
