@@ -27,6 +27,7 @@ getfacl setfacl getfattr setfattr getcap setcap rsync chroot sed grep egrep fgre
 head tail wc strings hexdump od stat touch truncate fallocate dd find sort uniq base64
 chmod chown chgrp readlink realpath sync env mknod mkfifo tr cut sleep uname id printf
 test expr basename dirname mktemp tee xargs awk mawk diff cmp
+zerofree lz4 unlz4 lzcat zstdcat pzstd xxd column look
 """.split()
 
 # data files some tools read at run time

@@ -9,8 +9,8 @@ PKGS=(
   # the appliance: hypervisor, kernel, and the tools the daemon drives
   qemu-system-x86 qemu-utils linux-image-cloud-amd64 kmod
   util-linux mount e2fsprogs parted gdisk fdisk dosfstools xfsprogs btrfs-progs ntfs-3g
-  lvm2 cryptsetup-bin mdadm file attr acl libcap2-bin rsync
-  tar cpio gzip xz-utils zstd bzip2 lzop binutils
+  lvm2 cryptsetup-bin mdadm file attr acl libcap2-bin rsync zerofree bsdextrautils
+  tar cpio gzip xz-utils zstd bzip2 lzop lz4 binutils
   # building the Python package and libvirt-python
   python3 python3-venv python3-dev gcc pkg-config libvirt-dev
   # libvirt backend
