@@ -48,6 +48,74 @@ def find_qemu(hv=None):
     raise LaunchError("qemu is not installed (Debian: apt-get install qemu-system-x86)")
 
 
+def _q(v):
+    return str(v).replace(",", ",,")
+
+
+def remote_drive_options(d, i, secret_file):
+    """qemu -drive options (file.*) for a remote drive; secrets go through files."""
+    p = d.protocol
+    srv = d.servers[0]
+    o = []
+    if p == "nbd":
+        o.append("file.driver=nbd")
+        if srv.transport == "unix":
+            o += ["file.server.type=unix", "file.server.path=" + _q(srv.socket)]
+        else:
+            o += ["file.server.type=inet", "file.server.host=" + _q(srv.host),
+                  "file.server.port=%d" % srv.port]
+        if d.filename:
+            o.append("file.export=" + _q(d.filename))
+    elif p in ("http", "https", "ftp", "ftps"):
+        host = "[%s]" % srv.host if ":" in srv.host else srv.host
+        o += ["file.driver=" + p,
+              "file.url=%s://%s:%d%s" % (p, host, srv.port, _q(d.filename))]
+        if d.username:
+            o.append("file.username=" + _q(d.username))
+        if d.secret is not None:
+            o.append("file.password-secret=" + secret_file(d, i))
+    elif p == "ssh":
+        o += ["file.driver=ssh", "file.server.host=" + _q(srv.host),
+              "file.server.port=%d" % srv.port, "file.path=" + _q(d.filename)]
+        if d.username:
+            o.append("file.user=" + _q(d.username))
+    elif p == "iscsi":
+        target, _, lun = d.filename.lstrip("/").rpartition("/")
+        if not target or not lun.isdigit():
+            raise LaunchError("iscsi drive name must be TARGET-IQN/LUN, got %r" % d.filename)
+        o += ["file.driver=iscsi", "file.transport=tcp",
+              "file.portal=%s:%d" % (_q(srv.host), srv.port), "file.target=" + _q(target),
+              "file.lun=" + lun]
+        if d.username:
+            o.append("file.user=" + _q(d.username))
+        if d.secret is not None:
+            o.append("file.password-secret=" + secret_file(d, i))
+    elif p == "rbd":
+        pool, _, image = d.filename.lstrip("/").partition("/")
+        if not pool or not image:
+            raise LaunchError("rbd drive name must be POOL/IMAGE, got %r" % d.filename)
+        o += ["file.driver=rbd", "file.pool=" + _q(pool), "file.image=" + _q(image)]
+        for n, s in enumerate(d.servers):
+            o += ["file.server.%d.host=%s" % (n, _q(s.host)),
+                  "file.server.%d.port=%d" % (n, s.port)]
+        if d.username:
+            o.append("file.user=" + _q(d.username))
+        if d.secret is not None:
+            o.append("file.key-secret=" + secret_file(d, i))
+    elif p == "gluster":
+        vol, _, path = d.filename.lstrip("/").partition("/")
+        o += ["file.driver=gluster", "file.volume=" + _q(vol), "file.path=" + _q(path)]
+        for n, s in enumerate(d.servers):
+            if s.transport == "unix":
+                o += ["file.server.%d.type=unix" % n, "file.server.%d.path=%s" % (n, _q(s.socket))]
+            else:
+                o += ["file.server.%d.type=inet" % n, "file.server.%d.host=%s" % (n, _q(s.host)),
+                      "file.server.%d.port=%d" % (n, s.port)]
+    else:
+        raise LaunchError("protocol %s is not supported by the direct backend" % p)
+    return o
+
+
 class DirectBackend(Backend):
     name = "direct"
     settings_doc = {
@@ -114,6 +182,8 @@ class DirectBackend(Backend):
                      "-device", "virtio-blk-pci,drive=appliance"]
         self.qmp_path = os.path.join(tmpdir, "qmp.sock")
         argv += ["-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
+        self._tmpdir = tmpdir
+        self._secrets = []
         for i, d in enumerate(drives):
             argv += self.drive_args(d, i)
         if h._prop("network"):
@@ -137,21 +207,39 @@ class DirectBackend(Backend):
             args.append(h._prop("append"))
         return " ".join(args)
 
-    @staticmethod
-    def drive_args(d, i):
-        path = d.overlay or d.filename
+    def drive_args(self, d, i):
+        if d.protocol != "file":
+            opts = remote_drive_options(d, i, self._secret_file)
+        else:
+            path = d.overlay or d.filename
+            opts = ["file=%s" % path.replace(",", ",,")]
         fmt = "qcow2" if d.overlay else d.format
-        opts = ["file=%s" % path.replace(",", ",,"), "format=%s" % fmt, "if=none",
-                "id=hd%d" % i, "cache=%s" % d.cachemode, "discard=%s" % (
-                    "unmap" if d.discard in ("enable", "besteffort") else "ignore")]
+        opts += ["format=%s" % fmt, "if=none",
+                 "id=hd%d" % i, "cache=%s" % d.cachemode, "discard=%s" % (
+                     "unmap" if d.discard in ("enable", "besteffort") else "ignore")]
         if d.copyonread:
             opts.append("copy-on-read=on")
         dev = "scsi-hd,drive=hd%d,bus=scsi.0,channel=0,scsi-id=%d,lun=0" % (i, i)
         if d.blocksize:
             dev += ",logical_block_size=%d,physical_block_size=%d" % (d.blocksize, d.blocksize)
         if d.readonly and not d.overlay:
-            opts.append("readonly=on")
-        return ["-drive", ",".join(opts), "-device", dev]
+            # a remote drive: qemu keeps the writes in a temporary overlay of its own
+            opts.append("snapshot=on")
+        args = []
+        for sid, path in self._secrets:
+            args += ["-object", "secret,id=%s,file=%s,format=raw" % (sid, path)]
+        self._secrets = []
+        return args + ["-drive", ",".join(opts), "-device", dev]
+
+    def _secret_file(self, d, i):
+        """Put a remote drive's secret in a 0600 file (never on qemu's command line)."""
+        path = os.path.join(self._tmpdir, "secret%d" % i)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(d.secret)
+        sid = "sec%d" % i
+        self._secrets.append((sid, path))
+        return sid
 
     # -- launch --
     def launch(self, appliance, drives, tmpdir):

@@ -16,6 +16,10 @@ from .errors import Error
 FORMATS = ("raw", "qcow2", "qed", "vmdk", "vdi", "vhdx", "vpc", "luks", "parallels", "bochs",
            "cloop", "dmg")
 CACHEMODES = ("writeback", "unsafe")
+PROTOCOLS = ("file", "nbd", "iscsi", "rbd", "http", "https", "ftp", "ftps", "ssh", "gluster")
+DEFAULT_PORTS = {"nbd": 10809, "iscsi": 3260, "http": 80, "https": 443, "ftp": 21,
+                 "ftps": 990, "ssh": 22, "gluster": 24007, "rbd": 6789}
+READONLY_PROTOCOLS = ("http", "https", "ftp", "ftps")
 DISCARDS = ("disable", "enable", "besteffort")
 
 
@@ -40,6 +44,7 @@ class Drive:
         self.iface = iface
         self.name = name
         self.overlay = None          # path of the qcow2 overlay made at launch (readonly)
+        self.servers = []            # parsed servers of a remote drive
 
     def __repr__(self):
         return "Drive(%r, format=%r, readonly=%r)" % (self.filename, self.format, self.readonly)
@@ -103,22 +108,96 @@ def _ename(e):
     return errno.errorcode.get(e.errno or 0, "EIO")
 
 
+class Server:
+    """One server of a remote drive: tcp host[:port] or a unix socket."""
+
+    def __init__(self, transport, host=None, port=None, socket=None):
+        self.transport = transport
+        self.host = host
+        self.port = port
+        self.socket = socket
+
+    def __repr__(self):
+        if self.transport == "unix":
+            return "unix:" + self.socket
+        return "%s:%s" % (self.host, self.port)
+
+
+def parse_server(text, protocol):
+    """libguestfs's server strings: host, host:port, tcp:host:port, unix:/path,
+    [ipv6]:port."""
+    if text.startswith("unix:"):
+        path = text[5:]
+        if not path.startswith("/"):
+            raise Error("add_drive: unix socket path must be absolute: %r" % text, "EINVAL")
+        if protocol not in ("nbd", "gluster"):
+            raise Error("add_drive: protocol %s cannot use a unix socket" % protocol, "EINVAL")
+        return Server("unix", socket=path)
+    if text.startswith("tcp:"):
+        text = text[4:]
+    port = DEFAULT_PORTS.get(protocol)
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest.startswith(":"):
+            port = rest[1:]
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host = text
+    try:
+        port = int(port)
+    except (TypeError, ValueError):
+        raise Error("add_drive: bad port in server %r" % text, "EINVAL") from None
+    if not host or not 0 < port < 65536 or any(c in host for c in ",/ \0"):
+        raise Error("add_drive: bad server %r" % text, "EINVAL")
+    return Server("tcp", host=host, port=port)
+
+
+def check_remote(d):
+    if d.protocol not in PROTOCOLS:
+        raise Error("add_drive: protocol %r is not one of %s" % (
+            d.protocol, ", ".join(PROTOCOLS)), "EINVAL")
+    if not d.server:
+        raise Error("add_drive: protocol %s needs server=[...]" % d.protocol, "EINVAL")
+    if len(d.server) != 1 and d.protocol not in ("rbd", "gluster"):
+        raise Error("add_drive: protocol %s takes exactly one server" % d.protocol, "EINVAL")
+    d.servers = [parse_server(x, d.protocol) for x in d.server]
+    if d.format is None:
+        raise Error("add_drive: %s://%s: give format= for a remote drive (guestkit does "
+                    "not let qemu guess the format of an image it cannot read first)"
+                    % (d.protocol, d.filename), "EINVAL")
+    if d.protocol in READONLY_PROTOCOLS and not d.readonly:
+        raise Error("add_drive: protocol %s is read-only: add the drive with readonly=True"
+                    % d.protocol, "EINVAL")
+    if d.protocol == "nbd" and d.filename.startswith("/"):
+        d.filename = d.filename[1:]          # the export name
+    if d.protocol in ("http", "https", "ftp", "ftps", "ssh") and \
+            not d.filename.startswith("/"):
+        d.filename = "/" + d.filename
+    if d.protocol == "ssh" and d.secret is not None:
+        raise Error("add_drive: qemu's ssh driver cannot take a password: use an ssh agent "
+                    "or keys", "ENOTSUP")
+    return d
+
+
 def check_drive(d):
     """Validate a drive as add_drive_opts does; fills in the format if it was not given."""
-    if d.protocol != "file":
-        raise Error("add_drive: protocol %r is not supported yet" % d.protocol, "ENOTSUP")
     if d.format is not None and d.format not in FORMATS:
         raise Error("add_drive: format %r is not one of %s" % (d.format, ", ".join(FORMATS)),
                     "EINVAL")
+    _check_common(d)
+    if d.protocol != "file":
+        return check_remote(d)
+    return _check_local(d)
+
+
+def _check_common(d):
     if d.cachemode not in CACHEMODES:
         raise Error("add_drive: cachemode must be writeback or unsafe, not %r" % d.cachemode,
                     "EINVAL")
     if d.discard not in DISCARDS:
         raise Error("add_drive: discard must be disable, enable or besteffort, not %r"
                     % d.discard, "EINVAL")
-    if d.discard != "disable" and d.readonly:
-        # an overlay can discard, the image itself never sees it
-        pass
     if d.label is not None and (not d.label or not d.label.isascii() or
                                 not d.label.isalpha() or len(d.label) > 20):
         raise Error("add_drive: label %r must be a short string of letters a-z, A-Z"
@@ -127,6 +206,10 @@ def check_drive(d):
         raise Error("add_drive: blocksize must be 512 or 4096", "EINVAL")
     if d.iface is not None and d.iface not in ("virtio", "ide", "scsi"):
         raise Error("add_drive: iface %r is not known" % d.iface, "EINVAL")
+    return d
+
+
+def _check_local(d):
     fn = d.filename
     if not fn:
         raise Error("add_drive: filename is empty", "EINVAL")
@@ -157,7 +240,10 @@ def check_drive(d):
 
 
 def make_overlay(d, tmpdir, index):
-    """A qcow2 overlay in front of a read-only drive, its backing format pinned."""
+    """A qcow2 overlay in front of a read-only drive, its backing format pinned.  Remote
+    drives get qemu's own temporary overlay instead (snapshot=on)."""
+    if d.protocol != "file":
+        return None
     ov = os.path.join(tmpdir, "overlay%d.qcow2" % index)
     src = os.path.abspath(d.filename)
     p = subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", d.format, "-b", src,

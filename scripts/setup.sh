@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 PKGS=(
   # the appliance: hypervisor, kernel, and the tools the daemon drives
-  qemu-system-x86 qemu-utils linux-image-cloud-amd64 kmod
+  qemu-system-x86 qemu-utils qemu-block-extra linux-image-cloud-amd64 kmod
   util-linux mount e2fsprogs parted gdisk fdisk dosfstools xfsprogs btrfs-progs ntfs-3g
   lvm2 cryptsetup-bin mdadm file attr acl libcap2-bin rsync zerofree bsdextrautils
   tar cpio gzip xz-utils zstd bzip2 lzop lz4 binutils
