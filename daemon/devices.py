@@ -74,6 +74,7 @@ def do_blockdev_rereadpt(ctx, dev):
         fcntl.ioctl(fd, BLKRRPART)
     finally:
         os.close(fd)
+    refresh_label_links(ctx)
 
 
 def do_blockdev_flushbufs(ctx, dev):
@@ -85,16 +86,39 @@ def do_blockdev_flushbufs(ctx, dev):
 
 
 def make_label_links(labels):
-    """labels: {label: drive index}; /dev/disk/guestfs/LABEL -> ../../sdX."""
+    """labels: {label: drive index}; /dev/disk/guestfs/LABEL -> ../../sdX, and for every
+    partition N of that disk /dev/disk/guestfs/LABELN -> ../../sdXN ("partitions on the disk
+    can be addressed using /dev/disk/guestfs/labelpartnum").  Links of partitions that are
+    gone are removed; call again whenever partition tables change."""
     names = disk_names()
     d = "/dev/disk/guestfs"
     os.makedirs(d, exist_ok=True)
+    wanted = {}
     for label, index in labels.items():
-        if not label.isalnum() or index >= len(names):
+        if not label.isalpha() or not label.isascii() or index >= len(names):
             fail("bad disk label %r" % label)
-        link = os.path.join(d, label)
+        disk = names[index]
+        wanted[label] = disk
+        for part in partitions_of(disk):
+            wanted[label + part[len(disk):]] = part
+    for name in os.listdir(d):
+        if name not in wanted:
+            try:
+                os.unlink(os.path.join(d, name))
+            except OSError:
+                pass
+    for name, target in wanted.items():
+        link = os.path.join(d, name)
+        if os.path.islink(link) and os.readlink(link) == "../../" + target:
+            continue
         try:
             os.unlink(link)
         except FileNotFoundError:
             pass
-        os.symlink("../../" + names[index], link)
+        os.symlink("../../" + target, link)
+
+
+def refresh_label_links(ctx):
+    labels = ctx.server.state.get("labels")
+    if labels:
+        make_label_links(labels)

@@ -7,20 +7,65 @@ regular files, opened without blocking, so a guest fifo or device node cannot ha
 import errno
 import os
 import stat
+import subprocess
 
-from .util import DaemonError, open_nonblocking, run
+from . import protocol as P
+from .guestpath import to_guest
+from .util import PATH, DaemonError, open_nonblocking, run
 
-#: the largest file cat/read_file/read_lines return in one reply (use download beyond)
-MAX_READ = 48 << 20
+#: the largest reply cat/read_file/read_lines send: the whole reply frame, encoded, must stay
+#: under the protocol's bound or the library would have to end the session
+REPLY_LIMIT = P.MAX_JSON - (64 << 10)
+#: the largest file read_file returns (its bytes travel base64-encoded: 4 bytes per 3)
+MAX_READ = REPLY_LIMIT // 4 * 3
+
+
+def guest_regular(apath, path, allow_block=False, missing_ok=False):
+    """Check, without opening it, that the resolved guest file APATH is a regular file (or a
+    block device when ALLOW_BLOCK).  Opening a guest device node or fifo can have side
+    effects or block, so what is not a regular file is refused before any open.  Returns
+    the lstat result, or None when the file does not exist and MISSING_OK."""
+    try:
+        st = os.lstat(apath)
+    except FileNotFoundError:
+        if missing_ok:
+            return None
+        raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), path) from None
+    if stat.S_ISREG(st.st_mode) or (allow_block and stat.S_ISBLK(st.st_mode)):
+        return st
+    if stat.S_ISDIR(st.st_mode):
+        raise OSError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    raise DaemonError("%s: not a regular file" % path, "EINVAL")
+
+
+def open_guest_read(ctx, path):
+    """(fd, stat) of the guest regular file PATH, opened for reading."""
+    ctx.need_root()
+    apath = ctx.resolve(path)
+    guest_regular(apath, path)
+    return open_nonblocking(apath, os.O_RDONLY | os.O_NOFOLLOW)
+
+
+def open_guest_write(ctx, path, flags):
+    """(fd, stat) of the guest regular file PATH (created 0666 minus the umask if missing),
+    opened for writing with FLAGS added."""
+    ctx.need_root()
+    apath = ctx.resolve(path)
+    guest_regular(apath, path, missing_ok=True)
+    try:
+        return open_nonblocking(apath, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | flags)
+    except OSError as e:
+        if e.errno in (errno.ENXIO, errno.ELOOP):   # raced into a fifo or a symlink
+            raise DaemonError("%s: not a regular file" % path, "EINVAL") from None
+        raise
 
 
 def _read_all(ctx, path):
-    ctx.need_root()
-    fd, st = open_nonblocking(ctx.resolve(path), os.O_RDONLY)
+    fd, st = open_guest_read(ctx, path)
     try:
         if st.st_size > MAX_READ:
-            raise DaemonError("%s: file is larger than %d bytes; use download instead"
-                              % (path, MAX_READ), "EFBIG")
+            raise DaemonError("%s: file is larger than %d bytes, too large to return in one "
+                              "reply; use download instead" % (path, MAX_READ), "EFBIG")
         chunks, total = [], 0
         while True:
             b = os.read(fd, 1 << 20)
@@ -36,15 +81,7 @@ def _read_all(ctx, path):
 
 
 def _write(ctx, path, content, append):
-    ctx.need_root()
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
-    apath = ctx.resolve(path)
-    try:
-        fd, _ = open_nonblocking(apath, flags)
-    except OSError as e:
-        if e.errno == errno.ENXIO:   # a fifo with no reader
-            raise DaemonError("%s: not a regular file" % path, "EINVAL") from None
-        raise
+    fd, _ = open_guest_write(ctx, path, os.O_APPEND if append else os.O_TRUNC)
     try:
         view = memoryview(content)
         while view:
@@ -55,15 +92,15 @@ def _write(ctx, path, content, append):
 
 
 def do_touch(ctx, path):
+    # guestfs_touch: only regular files (not directories, symlinks, devices ...): the last
+    # component is not followed, as libguestfs lstat()s it first
     ctx.need_root()
-    apath = ctx.resolve(path)
+    guest_regular(ctx.resolve(path, follow=False), path, missing_ok=True)
+    fd, _ = open_guest_write(ctx, path, 0)
     try:
-        fd, _ = open_nonblocking(apath, os.O_WRONLY | os.O_CREAT, regular_only=False)
+        os.utime(fd)
+    finally:
         os.close(fd)
-    except OSError as e:
-        if e.errno not in (errno.EISDIR, errno.ENXIO):
-            raise
-    os.utime(apath)
 
 
 def do_write(ctx, path, content):
@@ -74,22 +111,39 @@ def do_write_append(ctx, path, content):
     _write(ctx, path, content, True)
 
 
+def _fits(path, raw_len, result):
+    """Refuse (EFBIG) a text result whose encoding would not fit in one reply frame.  JSON
+    can spend up to 6 bytes on one byte of a file (\\u00XX), so short files are let through
+    without measuring."""
+    if raw_len * 6 + 1024 <= REPLY_LIMIT:
+        return result
+    if len(P.dumps(result)) > REPLY_LIMIT:
+        raise DaemonError("%s: the content is too large to return in one reply; use "
+                          "download instead" % path, "EFBIG")
+    return result
+
+
 def do_read_file(ctx, path):
     return _read_all(ctx, path)
 
 
 def do_cat(ctx, path):
-    return _read_all(ctx, path).decode("utf-8", "surrogateescape")
+    data = _read_all(ctx, path)
+    return _fits(path, len(data), data.decode("utf-8", "surrogateescape"))
 
 
 def do_read_lines(ctx, path):
-    data = _read_all(ctx, path).decode("utf-8", "surrogateescape")
+    raw = _read_all(ctx, path)
+    data = raw.decode("utf-8", "surrogateescape")
     if not data:
         return []
     lines = data.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    return [l[:-1] if l.endswith("\r") else l for l in lines]
+    last = lines.pop()          # the text after the last LF: a line only if not empty
+    # strip the CR of CRLF line endings (a CR not followed by LF is content)
+    lines = [l[:-1] if l.endswith("\r") else l for l in lines]
+    if last:
+        lines.append(last)
+    return _fits(path, len(raw) + 2 * len(lines), lines)
 
 
 def do_filesize(ctx, path):
@@ -102,19 +156,33 @@ def do_checksum(ctx, csumtype, path):
     return checksum_fd(ctx, csumtype, ctx.resolve(path), path)
 
 
+def _run_stdin(argv, fd):
+    """Run a tool with FD as its standard input; returns its standard output."""
+    p = subprocess.run(argv, stdin=fd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env={"PATH": PATH, "LC_ALL": "C"})
+    if p.returncode != 0:
+        raise DaemonError("%s: %s" % (argv[0], p.stderr.decode("utf-8", "replace").strip()
+                                      or "exit status %d" % p.returncode), "EIO")
+    return p.stdout.decode("ascii", "replace")
+
+
 def checksum_fd(ctx, csumtype, apath, path, allow_block=False):
     algos = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
-    if csumtype == "crc":
-        fd, _ = open_nonblocking(apath, os.O_RDONLY, allow_block=allow_block)
-        os.close(fd)
-        out, _, _ = run(["cksum", "--", apath])
-        return out.split()[0]
-    if csumtype not in algos:
+    if csumtype != "crc" and csumtype not in algos:
         raise DaemonError("unknown checksum type %r (use crc, %s)" % (csumtype,
                           ", ".join(algos)), "EINVAL")
+    guest_regular(apath, path, allow_block=allow_block)
+    if csumtype == "crc":
+        # cksum reads the file on its standard input: it never opens a guest path itself
+        fd, _ = open_nonblocking(apath, os.O_RDONLY | os.O_NOFOLLOW, allow_block=allow_block)
+        try:
+            out = _run_stdin(["cksum"], fd)
+        finally:
+            os.close(fd)
+        return out.split()[0]
     import hashlib      # imported when needed: it loads OpenSSL, slow at boot under TCG
     h = hashlib.new(csumtype)
-    fd, _ = open_nonblocking(apath, os.O_RDONLY, allow_block=allow_block)
+    fd, _ = open_nonblocking(apath, os.O_RDONLY | os.O_NOFOLLOW, allow_block=allow_block)
     try:
         while True:
             b = os.read(fd, 1 << 20)
@@ -133,7 +201,13 @@ def do_mkdir(ctx, path):
     os.mkdir(ctx.resolve(path))
 
 
+def _check_mode(mode):
+    if mode < 0:
+        raise DaemonError("mode %d is negative" % mode, "EINVAL")
+
+
 def do_mkdir_mode(ctx, path, mode):
+    _check_mode(mode)
     ctx.need_root()
     os.mkdir(ctx.resolve(path), mode)
 
@@ -185,7 +259,14 @@ def do_ls(ctx, directory):
 
 def do_ll(ctx, directory):
     ctx.need_root()
-    out, _, _ = run(["ls", "-la", "--", ctx.resolve(directory)])
+    apath = ctx.resolve(directory)
+    # run ls where the entry is, on a relative name: its output never shows appliance paths
+    if os.path.isdir(apath):
+        out, _, _ = run(["ls", "-la", "--", "."], cwd=apath)
+    else:
+        os.lstat(apath)
+        out, _, _ = run(["ls", "-la", "--", os.path.basename(apath)],
+                        cwd=os.path.dirname(apath))
     return out
 
 
@@ -243,6 +324,7 @@ def do_lstatns(ctx, path):
 
 
 def do_chmod(ctx, mode, path):
+    _check_mode(mode)
     ctx.need_root()
     os.chmod(ctx.resolve(path), mode)
 
@@ -264,7 +346,10 @@ def do_ln_s(ctx, target, linkname):
 
 def do_ln(ctx, target, linkname):
     ctx.need_root()
-    os.link(ctx.resolve(target, follow=False), ctx.resolve(linkname, follow=False))
+    # link(2) does not follow a symlink in TARGET; os.link would (AT_SYMLINK_FOLLOW), and with
+    # the appliance's eyes at that
+    os.link(ctx.resolve(target, follow=False), ctx.resolve(linkname, follow=False),
+            follow_symlinks=False)
 
 
 def do_readlink(ctx, path):
@@ -272,26 +357,74 @@ def do_readlink(ctx, path):
     return os.readlink(ctx.resolve(path, follow=False))
 
 
+def _source(ctx, src):
+    """SRC resolved in the guest with its last component not followed; it must exist."""
+    asrc = ctx.resolve(src, follow=False)
+    if not os.path.lexists(asrc):
+        raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), src)
+    return asrc
+
+
+def _destination(ctx, asrc, dest):
+    """Where a copy or move of ASRC to DEST lands, as cp and mv decide it: DEST itself, or
+    DEST/NAME when DEST is a directory.  Resolved in the guest; when the result is DEST/NAME
+    its last component is not followed (it may be a guest symlink)."""
+    adest = ctx.resolve(dest)
+    name = os.path.basename(asrc) if asrc != ctx.sysroot else ""
+    if name and os.path.isdir(adest) and not os.path.islink(adest):
+        return adest + "/" + name
+    return adest
+
+
+def _is_real_dir(apath):
+    return os.path.isdir(apath) and not os.path.islink(apath)
+
+
+# The copy and move tools run in the appliance, where a guest symlink means something else
+# (an absolute target names the appliance's own files).  So they are only ever given paths
+# without symlinks, are told not to add a name themselves (-T), and in trees they replace a
+# destination symlink instead of writing through it (--remove-destination).
+
 def do_mv(ctx, src, dest):
     ctx.need_root()
-    run(["mv", "--", ctx.resolve(src, follow=False), ctx.resolve(dest)])
+    asrc = _source(ctx, src)
+    final = _destination(ctx, asrc, dest)
+    if os.path.islink(final) and not _is_real_dir(asrc):
+        os.unlink(final)        # rename(2) would replace the link itself: the same result
+    run(["mv", "-T", "--", asrc, final])
 
 
 def do_cp(ctx, src, dest):
     ctx.need_root()
-    fd, _ = open_nonblocking(ctx.resolve(src), os.O_RDONLY)
-    os.close(fd)
-    run(["cp", "--", ctx.resolve(src), ctx.resolve(dest)])
+    asrc = ctx.resolve(src)
+    try:
+        guest_regular(asrc, src)
+    except OSError as e:
+        if e.errno == errno.EISDIR:
+            raise DaemonError("%s: is a directory (use cp_r or cp_a to copy a tree)" % src,
+                              "EISDIR") from None
+        raise
+    final = _destination(ctx, _source(ctx, src), dest)
+    if os.path.islink(final):
+        # cp writes through an existing destination symlink: do that in the guest's terms
+        final = ctx.resolve(to_guest(ctx.sysroot, final))
+    guest_regular(final, dest, missing_ok=True)     # never open a guest fifo or device
+    run(["cp", "-T", "--", asrc, final])
+
+
+def _cp_tree(ctx, flags, src, dest):
+    ctx.need_root()
+    asrc = _source(ctx, src)
+    final = _destination(ctx, asrc, dest)
+    run(["cp"] + flags + ["--remove-destination", "-T", "--", asrc, final])
 
 
 def do_cp_a(ctx, src, dest):
-    ctx.need_root()
-    run(["cp", "-a", "--", ctx.resolve(src), ctx.resolve(dest)])
+    _cp_tree(ctx, ["-a"], src, dest)
 
 
 def do_cp_r(ctx, src, dest):
-    ctx.need_root()
-    run(["cp", "-rP", "--", ctx.resolve(src), ctx.resolve(dest)])
+    _cp_tree(ctx, ["-r", "-P"], src, dest)
 
 
 def do_umask(ctx, mask):

@@ -20,6 +20,26 @@ def _unescape(s):
     return "".join(out)
 
 
+def _run_guest(ctx, argv, guest_names):
+    """Run mount/umount; errors name guest paths, not appliance ones, and say EBUSY when
+    the tool says busy.  GUEST_NAMES: {appliance path: guest path}."""
+    try:
+        return run(argv)
+    except DaemonError as e:
+        msg = str(e)
+        for apath, gpath in sorted(guest_names.items(), key=lambda kv: -len(kv[0])):
+            msg = msg.replace(apath, gpath)
+        ename = e.errno_name
+        low = msg.lower()
+        if "busy" in low:
+            ename = "EBUSY"
+        elif "wrong fs type" in low or "unknown filesystem type" in low:
+            ename = "EINVAL"
+        elif "not mounted" in low:
+            ename = "EINVAL"
+        raise DaemonError(msg, ename) from None
+
+
 def guest_mounts(ctx):
     """[(device, appliance mountpoint)] under the guest root, in mount order."""
     res = []
@@ -51,7 +71,7 @@ def _mount(ctx, options, vfstype, mountable, mountpoint):
     if vfstype:
         argv += ["-t", vfstype]
     argv += ["--", dev, apath]
-    run(argv)
+    _run_guest(ctx, argv, {apath: to_guest(ctx.sysroot, apath)})
 
 
 def do_mount(ctx, mountable, mountpoint):
@@ -73,18 +93,22 @@ def do_mount_vfs(ctx, options, vfstype, mountable, mountpoint):
 def do_umount(ctx, pathordevice, force=None, lazyunmount=None):
     if pathordevice.startswith("/dev/"):
         dev, _ = mountable_device(pathordevice)
-        targets = [mp for src, mp in guest_mounts(ctx) if src == dev]
+        real = os.path.realpath(dev)        # /dev/disk/guestfs/LABEL is a symlink
+        targets = [mp for src, mp in guest_mounts(ctx)
+                   if src == dev or os.path.realpath(src) == real]
         if not targets:
             raise DaemonError("%s: not mounted" % pathordevice, "EINVAL")
         target = targets[-1]
     else:
         target = ctx.resolve(pathordevice)
+        if not os.path.ismount(target):
+            raise DaemonError("%s: not mounted" % pathordevice, "EINVAL")
     argv = ["umount"]
     if force:
         argv.append("-f")
     if lazyunmount:
         argv.append("-l")
-    run(argv + ["--", target])
+    _run_guest(ctx, argv + ["--", target], {target: to_guest(ctx.sysroot, target)})
 
 
 def umount_all(ctx):

@@ -3,6 +3,7 @@
 import os
 import time
 
+from .devices import refresh_label_links
 from .util import DaemonError, device, fail, run
 
 
@@ -21,9 +22,12 @@ def _wait_nodes(dev):
         time.sleep(0.01)
 
 
-def _parted(dev, *cmd):
-    out, _, _ = run(["parted", "-s", "--", dev] + list(cmd))
-    _wait_nodes(dev)
+def _parted(ctx, dev, *cmd):
+    try:
+        out, _, _ = run(["parted", "-s", "--", dev] + list(cmd))
+    finally:
+        _wait_nodes(dev)
+        refresh_label_links(ctx)
     return out
 
 
@@ -38,14 +42,14 @@ def _parttype(t):
 
 def do_part_init(ctx, dev, parttype):
     dev = device(dev)
-    _parted(dev, "mklabel", _parttype(parttype))
+    _parted(ctx, dev, "mklabel", _parttype(parttype))
 
 
 def do_part_disk(ctx, dev, parttype):
     dev = device(dev)
     pt = _parttype(parttype)
     end = "-34s" if pt == "gpt" else "-1s"
-    _parted(dev, "mklabel", pt, "mkpart", "primary", "2048s", end)
+    _parted(ctx, dev, "mklabel", pt, "mkpart", "primary", "2048s", end)
 
 
 _PRLOGEX = {"p": "primary", "primary": "primary", "l": "logical", "logical": "logical",
@@ -59,7 +63,7 @@ def do_part_add(ctx, dev, prlogex, startsect, endsect):
              % prlogex)
     if startsect < 0:
         fail("part_add: startsect cannot be negative")
-    _parted(dev, "mkpart", _PRLOGEX[prlogex], "%ds" % startsect, "%ds" % endsect)
+    _parted(ctx, dev, "mkpart", _PRLOGEX[prlogex], "%ds" % startsect, "%ds" % endsect)
 
 
 def _print(dev):

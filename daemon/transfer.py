@@ -1,46 +1,80 @@
-"""upload / download: streamed in large chunks, with progress and cancellation."""
+"""upload / download: streamed in large chunks, with progress and cancellation.
+
+Progress of an upload is sent with total 0: the daemon cannot know how much the library
+will send; the library knows the size of its host file and reports it in the events.
+"""
 
 import errno
 import os
 import stat
 
+from . import protocol as P
+from .files import guest_regular
+from .protocol import CHUNK_SIZE
 from .util import DaemonError, device, open_nonblocking
 
 
-def _target(ctx, remote, for_write):
+def _target(ctx, remote):
     if remote.startswith("/dev/"):
         return device(remote), True
     ctx.need_root()
     return ctx.resolve(remote), False
 
 
-def do_upload(ctx, remotefilename):
-    apath, is_dev = _target(ctx, remotefilename, True)
-    flags = os.O_WRONLY
-    if not is_dev:
-        flags |= os.O_CREAT | os.O_TRUNC
+def _open_upload_target(ctx, remotefilename):
+    apath, is_dev = _target(ctx, remotefilename)
+    if is_dev:
+        return open_nonblocking(apath, os.O_WRONLY, allow_block=True)[0]
+    # refuse a guest fifo or device node before opening it
+    guest_regular(apath, remotefilename, missing_ok=True)
     try:
-        fd, _ = open_nonblocking(apath, flags, allow_block=is_dev)
+        fd, _ = open_nonblocking(apath, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW)
     except OSError as e:
-        if e.errno == errno.ENXIO:
+        if e.errno in (errno.ENXIO, errno.ELOOP):
             raise DaemonError("%s: not a regular file" % remotefilename, "EINVAL") from None
+        raise
+    return fd
+
+
+def do_upload(ctx, remotefilename):
+    try:
+        fd = _open_upload_target(ctx, remotefilename)
+    except BaseException:
+        # tell the library to stop streaming: the data has nowhere to go (it answers with
+        # CANCEL, which ends the stream the server then drains)
+        _stop_sender(ctx)
         raise
     pos = 0
     try:
         for chunk in ctx.instream():
             view = memoryview(chunk)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
+            try:
+                while view:
+                    n = os.write(fd, view)
+                    view = view[n:]
+            except OSError:
+                _stop_sender(ctx)
+                raise
             pos += len(chunk)
             ctx.progress(pos, 0)
+        ctx.progress(pos, 0, force=True)
     finally:
         os.close(fd)
 
 
+def _stop_sender(ctx):
+    try:
+        ctx.server.send(P.CANCEL, b"")
+    except OSError:
+        pass
+
+
 def do_download(ctx, remotefilename):
-    apath, is_dev = _target(ctx, remotefilename, False)
-    fd, st = open_nonblocking(apath, os.O_RDONLY, allow_block=is_dev)
+    apath, is_dev = _target(ctx, remotefilename)
+    if not is_dev:
+        guest_regular(apath, remotefilename)
+    fd, st = open_nonblocking(apath, os.O_RDONLY | (0 if is_dev else os.O_NOFOLLOW),
+                              allow_block=is_dev)
     try:
         if stat.S_ISBLK(st.st_mode):
             total = os.lseek(fd, 0, os.SEEK_END)
@@ -55,7 +89,7 @@ def do_download(ctx, remotefilename):
                 break
             ctx.write(b)
             pos += len(b)
-            ctx.progress(pos, total)
-        ctx.progress(pos, total, force=True)
+            ctx.progress(pos, max(total, pos))
+        ctx.progress(pos, max(total, pos), force=True)
     finally:
         os.close(fd)

@@ -138,7 +138,12 @@ class Client:
                 if upload is not None:
                     self._upload_size = _regular_size(fd)
                     host_error = self._stream_up(fd, upload, serial)
-                    result = self._reply(serial, name, uploading=True)
+                    try:
+                        result = self._reply(serial, name, uploading=True)
+                    except Error:
+                        if host_error:      # the daemon only saw our cancel: say why
+                            raise host_error from None
+                        raise
                     if host_error:
                         raise host_error
                     self._final_progress(serial)
@@ -271,7 +276,8 @@ class Client:
                 if ftype == P.CHUNK:
                     if not payload:
                         break
-                    if host_error is None:
+                    # after a cancel the data still in flight is dropped, not written
+                    if host_error is None and not cancelled_sent:
                         try:
                             view = memoryview(payload)
                             while view:
@@ -296,7 +302,12 @@ class Client:
                     raise Error(str(obj.get("msg")), obj.get("errno"))
                 raise P.ProtocolError("unexpected %s frame in a download" %
                                       P.TYPE_NAMES[ftype])
-        result = self._reply(serial, name)
+        try:
+            result = self._reply(serial, name)
+        except Error:
+            if host_error is not None:      # the daemon only saw our cancel: say why
+                raise _HostFileError(filename, host_error) from None
+            raise
         if host_error is not None:
             raise _HostFileError(filename, host_error)
         self._final_progress(serial)

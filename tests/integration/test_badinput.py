@@ -173,3 +173,132 @@ def test_garbage_from_the_daemon_ends_the_session(frames):
     assert time.monotonic() - t0 < 5
     with pytest.raises(SessionLost):
         c.call("ping_daemon", [], {})
+
+
+# ---- more bad input: nothing here needs a boot unless it says so ------------------------------
+
+def _err(errno_name, fn, *args, **kwargs):
+    with pytest.raises(guestkit.Error) as ei:
+        fn(*args, **kwargs)
+    assert ei.value.errno_name == errno_name, (ei.value, ei.value.errno_name)
+    assert ei.value.errno is not None
+    return ei.value
+
+
+def test_more_config_errors(tmp_path):
+    img = make_image(tmp_path / "b.img", 16)
+    g = guestkit.GuestFS()
+    _err("EINVAL", g.add_drive_opts, str(tmp_path))              # a directory
+    _err("ENOENT", g.add_drive_opts, str(tmp_path / "x:y.img"))
+    _err("ENOENT", g.add_drive, str(tmp_path / "missing.img"))
+    _err("EINVAL", g.add_drive_opts, img, format="raw", label="bad label")
+    _err("EINVAL", g.add_drive_opts, img, format="raw", cachemode="none")
+    _err("EINVAL", g.add_drive_opts, img, format="raw", discard="sometimes")
+    _err("EINVAL", g.add_drive_opts, img, format="vmdk\0")
+    g.add_drive_opts(img, format="raw", label="one")
+    _err("EINVAL", g.add_drive_opts, img, format="raw", label="one")   # label used twice
+    _err("EINVAL", g.disk_create, str(tmp_path / "c.img"), "vhd", 1 << 20)
+    _err("EINVAL", g.mkdir, "/a\0b")
+    _err("EINVAL", g.part_list, "sdb")                # a device name starts with /dev/
+    with pytest.raises(TypeError):
+        g.mkdir(42)
+    with pytest.raises(TypeError):
+        g.mkdir("/a", "/b")
+    with pytest.raises(TypeError):
+        g.add_drive_opts(img, nosuchoption=1)
+    with pytest.raises(ValueError):
+        g.set_event_callback(lambda *a: None, 1 << 20)
+    # daemon calls before launch: no appliance is started for them
+    for fn, args in ((g.list_devices, ()), (g.cat, ("/etc/fstab",)),
+                     (g.download, ("/dev/sda", str(tmp_path / "out"))),
+                     (g.upload, (img, "/x"))):
+        e = _err("EINVAL", fn, *args)
+        assert "launch" in str(e)
+    assert not os.path.exists(tmp_path / "out")
+    assert g.is_config() == 1
+    g.close()
+    # as python-guestfs: every method of a closed handle, close included, raises
+    for fn, args in ((g.close, ()), (g.list_devices, ()), (g.launch, ()), (g.get_memsize, ()),
+                     (g.mkdir, ("/x",)), (g.set_event_callback, (lambda *a: None, 1))):
+        with pytest.raises(guestkit.ClosedHandle):
+            fn(*args)
+    with guestkit.GuestFS() as g2:
+        g2.add_drive_opts(img, format="raw")
+    with pytest.raises(guestkit.ClosedHandle):
+        g2.add_drive_opts(img, format="raw")
+
+
+def test_backing_file_refusal_is_einval(tmp_path):
+    base = make_image(tmp_path / "base.img", 16)
+    top = str(tmp_path / "top.qcow2")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b", base, top],
+                   check=True)
+    g = guestkit.GuestFS()
+    e = _err("EINVAL", g.add_drive_opts, top)
+    assert "format=" in str(e)
+    e = _err("EINVAL", g.add_drive_ro, top)           # read-only does not change that
+    assert "format=" in str(e)
+    assert g.disk_has_backing_file(top) == 1
+    g.close()
+
+
+def test_unreadable_image(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("running as root: chmod 000 does not stop root from reading the image, "
+                    "so an unreadable image cannot be made here")
+    img = make_image(tmp_path / "secret.img", 16)
+    os.chmod(img, 0)
+    g = guestkit.GuestFS()
+    _err("EACCES", g.add_drive_opts, img, format="raw")
+    g.close()
+
+
+def test_wrong_format_error_is_clear(tmp_path):
+    img = make_image(tmp_path / "plain.img", 16)
+    g = guestkit.GuestFS()
+    g.add_drive_opts(img, format="qcow2")
+    t0 = time.monotonic()
+    with pytest.raises(guestkit.Error) as e:
+        g.launch()
+    assert time.monotonic() - t0 < 60
+    assert "qcow2" in str(e.value) and e.value.errno_name
+    with pytest.raises(guestkit.Error):
+        g.list_devices()
+    t0 = time.monotonic()
+    g.close()
+    assert time.monotonic() - t0 < 5
+    with open(img, "rb") as f:
+        assert f.read(4) != b"QFI\xfb"                # nothing was written to the image
+
+
+def test_bad_arguments_never_reach_the_daemon_and_qemu_killed_while_idle(tmp_path):
+    img = make_image(tmp_path / "idle.img", 32)
+    g = guestkit.GuestFS(python_return_dict=True)
+    g.add_drive_opts(img, format="raw")
+    g.launch()
+    try:
+        entered = []
+        eh = g.set_event_callback(lambda ev, h, buf, arr: entered.append(buf),
+                                  guestkit.EVENT_ENTER)
+        for fn, args in ((g.mkdir, ("relative",)), (g.cat, ("etc/passwd",)),
+                         (g.part_list, ("sda",)), (g.mount, ("sda1", "/")),
+                         (g.write, ("", b"x")), (g.checksum, ("md5", "a/b"))):
+            _err("EINVAL", fn, *args)
+        assert entered == [], "rejected calls reached the daemon: %r" % entered
+        g.delete_event_callback(eh)
+        _err("ENOENT", g.part_list, "/dev/sdz")
+        _err("ENOENT", g.blockdev_getsize64, "/dev/sdb")       # only one drive
+        _err("EINVAL", g.cat, "/etc/passwd")                   # nothing mounted yet
+        _err("EINVAL", g.add_drive_opts, img, format="raw")    # config call after launch
+        assert g.list_devices() == ["/dev/sda"]                # and the session goes on
+        os.kill(g.get_pid(), 9)
+        t0 = time.monotonic()
+        with pytest.raises(guestkit.Error):
+            g.list_devices()
+        with pytest.raises(guestkit.Error):
+            g.list_devices()
+        assert time.monotonic() - t0 < 5
+    finally:
+        t0 = time.monotonic()
+        g.close()
+        assert time.monotonic() - t0 < 5
