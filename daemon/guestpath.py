@@ -33,6 +33,13 @@ def resolve(root, path, follow=True):
         comp = todo.pop()
         if comp == "..":
             if done:
+                # like the kernel: ".." after something that is not a directory is ENOTDIR
+                here = root + "/" + "/".join(done)
+                try:
+                    if not stat.S_ISDIR(os.lstat(here).st_mode):
+                        raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
+                except FileNotFoundError:
+                    pass
                 done.pop()
             continue
         if not todo and not follow:

@@ -219,7 +219,11 @@ class Server:
                     ctx.mounts_changed()
             if ctx.stream == "out":
                 ctx.end_out(True)
-            self.send_json(P.REPLY, {"s": serial, "r": result})
+            reply = P.dumps({"s": serial, "r": result})
+            if len(reply) >= P.MAX_JSON:
+                raise DaemonError("the result is larger than %d bytes; use an action that "
+                                  "streams to a file instead" % P.MAX_JSON, "EFBIG")
+            self.send(P.REPLY, reply)
         except P.ProtocolError:
             raise
         except BaseException as e:  # noqa: B902 - every failure becomes an ERROR frame

@@ -54,6 +54,7 @@ def _guess_errno(text):
     for needle, name in (("no such file", "ENOENT"), ("not found", "ENOENT"),
                          ("permission denied", "EACCES"), ("read-only", "EROFS"),
                          ("no space left", "ENOSPC"), ("device or resource busy", "EBUSY"),
+                         ("target is busy", "EBUSY"),
                          ("is a directory", "EISDIR"), ("not a directory", "ENOTDIR"),
                          ("file exists", "EEXIST"), ("invalid argument", "EINVAL")):
         if needle in t:

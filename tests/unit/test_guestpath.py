@@ -62,3 +62,9 @@ def test_missing_components_are_kept(root):
 def test_relative_path_refused(root):
     with pytest.raises(OSError):
         resolve(root, "etc")
+
+
+def test_dotdot_after_a_file_is_enotdir(root):
+    with pytest.raises(OSError) as e:
+        resolve(root, "/etc/passwd/../x")
+    assert e.value.errno == errno.ENOTDIR
