@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import sys
 import time
 
 from .. import events as ev
@@ -34,8 +35,10 @@ def launch(g):
             if not building:
                 building.append(1)
                 g._debug("building the appliance (first launch; it is cached afterwards)")
-                if not g._prop("verbose"):
-                    pass
+                if not g._prop("verbose") and not g._events.wants(ev.EVENT_LIBRARY) \
+                        and sys.stderr.isatty():
+                    sys.stderr.write("guestkit: building the appliance (first launch; it is "
+                                     "cached afterwards)...\n")
             g._debug("appliance: %s" % msg)
             g._events.emit(ev.EVENT_LIBRARY, ("guestkit: building appliance: %s\n" % msg))
 
