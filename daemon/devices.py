@@ -11,6 +11,10 @@ BLKSSZGET = 0x1268
 BLKROGET = 0x125E
 BLKRRPART = 0x125F
 BLKFLSBUF = 0x1261
+BLKROSET = 0x125D
+BLKBSZGET = 0x80081270
+BLKRASET = 0x1262
+BLKRAGET = 0x1263
 
 
 def _natural(name):
@@ -83,6 +87,47 @@ def do_blockdev_flushbufs(ctx, dev):
         fcntl.ioctl(fd, BLKFLSBUF)
     finally:
         os.close(fd)
+
+
+def _set_int(dev, req, value, ptr=True):
+    fd = os.open(device(dev), os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if ptr:
+            fcntl.ioctl(fd, req, struct.pack("i", value))
+        else:
+            fcntl.ioctl(fd, req, value)
+    finally:
+        os.close(fd)
+
+
+def do_blockdev_setro(ctx, dev):
+    _set_int(dev, BLKROSET, 1)
+
+
+def do_blockdev_setrw(ctx, dev):
+    _set_int(dev, BLKROSET, 0)
+
+
+def do_blockdev_getsz(ctx, dev):
+    return _ioctl(dev, BLKGETSIZE64, "Q") // 512
+
+
+def do_blockdev_getbsz(ctx, dev):
+    return _ioctl(dev, BLKBSZGET, "i")
+
+
+def do_blockdev_setbsz(ctx, dev, blocksize):
+    device(dev)                     # checked, and otherwise a no-op as in libguestfs
+
+
+def do_blockdev_getra(ctx, dev):
+    return _ioctl(dev, BLKRAGET, "l")
+
+
+def do_blockdev_setra(ctx, dev, sectors):
+    if sectors < 0:
+        fail("blockdev_setra: sectors must be >= 0")
+    _set_int(dev, BLKRASET, sectors, ptr=False)
 
 
 def make_label_links(labels):

@@ -1,6 +1,7 @@
 """Partition tables through parted."""
 
 import os
+import re
 import time
 
 from .devices import refresh_label_links
@@ -92,3 +93,233 @@ def do_part_list(ctx, dev):
         except (ValueError, IndexError):
             raise DaemonError("parted: cannot parse %r" % line, "EIO") from None
     return parts
+
+
+# ---- the rest of the part_* family --------------------------------------------------------
+
+_GUID_RE = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-"
+                      r"[0-9A-Fa-f]{12}$")
+_EXTENDED_IDS = (0x05, 0x0F, 0x85)
+
+
+def _partnum(n):
+    if n < 1:
+        fail("partition numbers start at 1, got %d" % n)
+    return n
+
+
+def _guid(g):
+    if not _GUID_RE.match(g):
+        fail("%r is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)" % g)
+    return g
+
+
+def _row(dev, partnum):
+    for line in _print(dev)[2:]:
+        f = line.split(":")
+        if f and f[0] == str(partnum):
+            return f
+    raise DaemonError("%s: no partition number %d" % (dev, partnum), "ENOENT")
+
+
+def _need_gpt(dev):
+    pt = _print(dev)[1].split(":")[5]
+    if pt != "gpt":
+        fail("%s: the partition table is %s, not gpt" % (dev, pt))
+
+
+def _need_mbr(dev):
+    pt = _print(dev)[1].split(":")[5]
+    if pt != "msdos":
+        fail("%s: the partition table is %s, not msdos (MBR)" % (dev, pt))
+
+
+def _sgdisk(ctx, dev, *args):
+    try:
+        out, _, _ = run(["sgdisk"] + list(args) + ["--", dev])
+    finally:
+        _wait_nodes(dev)
+        refresh_label_links(ctx)
+    return out
+
+
+def _sgdisk_info(dev, partnum, label):
+    out, _, _ = run(["sgdisk", "-i", str(partnum), "--", dev])
+    for line in out.splitlines():
+        if line.startswith(label + ":"):
+            return line.split(":", 1)[1].strip()
+    raise DaemonError("%s: no partition number %d" % (dev, partnum), "ENOENT")
+
+
+def do_part_del(ctx, dev, partnum):
+    dev = device(dev)
+    _parted(ctx, dev, "rm", str(_partnum(partnum)))
+
+
+def do_part_resize(ctx, dev, partnum, endsect):
+    dev = device(dev)
+    # parted asks before shrinking even in script mode: answer it on a pretended terminal
+    try:
+        run(["parted", "---pretend-input-tty", "--", dev, "resizepart",
+             str(_partnum(partnum)), "%ds" % endsect], input=b"Yes\n")
+    finally:
+        _wait_nodes(dev)
+        refresh_label_links(ctx)
+
+
+def do_part_expand_gpt(ctx, dev):
+    dev = device(dev)
+    _need_gpt(dev)
+    _sgdisk(ctx, dev, "-e")
+
+
+def do_part_set_bootable(ctx, dev, partnum, bootable):
+    dev = device(dev)
+    _parted(ctx, dev, "set", str(_partnum(partnum)), "boot", "on" if bootable else "off")
+
+
+def do_part_get_bootable(ctx, dev, partnum):
+    row = _row(device(dev), _partnum(partnum))
+    flags = row[6] if len(row) > 6 else ""
+    return "boot" in [f.strip() for f in flags.split(",")]
+
+
+def do_part_set_mbr_id(ctx, dev, partnum, idbyte):
+    dev = device(dev)
+    _need_mbr(dev)
+    if not 0 <= idbyte <= 255:
+        fail("part_set_mbr_id: idbyte must be 0..255")
+    try:
+        run(["sfdisk", "--no-reread", "--part-type", dev, str(_partnum(partnum)),
+             "%x" % idbyte])
+    finally:
+        run(["blockdev", "--rereadpt", dev], check=False)
+        _wait_nodes(dev)
+        refresh_label_links(ctx)
+
+
+def do_part_get_mbr_id(ctx, dev, partnum):
+    dev = device(dev)
+    _need_mbr(dev)
+    out, _, _ = run(["sfdisk", "--part-type", dev, str(_partnum(partnum))])
+    try:
+        return int(out.strip(), 16)
+    except ValueError:
+        raise DaemonError("sfdisk: unexpected output %r" % out, "EIO") from None
+
+
+def do_part_get_mbr_part_type(ctx, dev, partnum):
+    dev = device(dev)
+    _need_mbr(dev)
+    _row(dev, _partnum(partnum))
+    if partnum >= 5:
+        return "logical"
+    if do_part_get_mbr_id(ctx, dev, partnum) in _EXTENDED_IDS:
+        return "extended"
+    return "primary"
+
+
+def do_part_set_gpt_type(ctx, dev, partnum, guid):
+    dev = device(dev)
+    _need_gpt(dev)
+    _sgdisk(ctx, dev, "-t", "%d:%s" % (_partnum(partnum), _guid(guid)))
+
+
+def do_part_get_gpt_type(ctx, dev, partnum):
+    dev = device(dev)
+    _need_gpt(dev)
+    return _sgdisk_info(dev, _partnum(partnum), "Partition GUID code").split()[0]
+
+
+def do_part_set_gpt_guid(ctx, dev, partnum, guid):
+    dev = device(dev)
+    _need_gpt(dev)
+    _sgdisk(ctx, dev, "-u", "%d:%s" % (_partnum(partnum), _guid(guid)))
+
+
+def do_part_get_gpt_guid(ctx, dev, partnum):
+    dev = device(dev)
+    _need_gpt(dev)
+    return _sgdisk_info(dev, _partnum(partnum), "Partition unique GUID")
+
+
+def do_part_set_gpt_attributes(ctx, dev, partnum, attributes):
+    dev = device(dev)
+    _need_gpt(dev)
+    _sgdisk(ctx, dev, "-A", "%d:=:%x" % (_partnum(partnum), attributes & (2 ** 64 - 1)))
+
+
+def do_part_get_gpt_attributes(ctx, dev, partnum):
+    dev = device(dev)
+    _need_gpt(dev)
+    v = int(_sgdisk_info(dev, _partnum(partnum), "Attribute flags"), 16)
+    return v - (1 << 64) if v >= (1 << 63) else v
+
+
+def do_part_set_name(ctx, dev, partnum, name):
+    dev = device(dev)
+    _need_gpt(dev)
+    _parted(ctx, dev, "name", str(_partnum(partnum)), name)
+
+
+def do_part_get_name(ctx, dev, partnum):
+    dev = device(dev)
+    _need_gpt(dev)
+    name = _sgdisk_info(dev, _partnum(partnum), "Partition name")
+    return name[1:-1] if len(name) >= 2 and name[0] == name[-1] == "'" else name
+
+
+def do_part_get_disk_guid(ctx, dev):
+    dev = device(dev)
+    _need_gpt(dev)
+    out, _, _ = run(["sgdisk", "-p", "--", dev])
+    for line in out.splitlines():
+        if line.startswith("Disk identifier (GUID):"):
+            return line.split(":", 1)[1].strip()
+    raise DaemonError("sgdisk: no disk GUID in its output", "EIO")
+
+
+def do_part_set_disk_guid(ctx, dev, guid):
+    dev = device(dev)
+    _need_gpt(dev)
+    _sgdisk(ctx, dev, "-U", _guid(guid))
+
+
+def do_part_set_disk_guid_random(ctx, dev):
+    dev = device(dev)
+    _need_gpt(dev)
+    _sgdisk(ctx, dev, "-U", "R")
+
+
+def _split_partition(name):
+    dev = device(name)
+    base = os.path.basename(dev)
+    if not os.path.exists("/sys/class/block/%s/partition" % base):
+        fail("%s is not a partition" % name)
+    m = re.match(r"^(.*?)(p?)(\d+)$", dev)
+    disk = m.group(1)
+    if m.group(2) and not os.path.exists(disk):
+        disk += m.group(2)
+    return disk, int(m.group(3))
+
+
+def do_part_to_dev(ctx, partition):
+    return _split_partition(partition)[0]
+
+
+def do_part_to_partnum(ctx, partition):
+    return _split_partition(partition)[1]
+
+
+def do_sfdisk_l(ctx, dev):
+    out, _, _ = run(["sfdisk", "-l", "--", device(dev)])
+    return out
+
+
+def do_sfdisk_disk_geometry(ctx, dev):
+    out, _, _ = run(["sfdisk", "-l", "--", device(dev)])
+    return "\n".join(l for l in out.splitlines() if l.startswith(("Disk ", "Units", "Sector")))
+
+
+def do_sfdisk_kernel_geometry(ctx, dev):
+    return do_sfdisk_disk_geometry(ctx, dev)
