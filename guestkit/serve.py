@@ -25,12 +25,13 @@ class Relay:
         streams_in = _stream_in_actions()
         try:
             while True:
-                if creader.buffered():
-                    ready = [client]
-                elif self.app_reader.buffered():
-                    ready = [self.app]
-                else:
-                    ready, _, _ = select.select([client, self.app], [], [])
+                # one frame each way per turn: a client streaming an upload must not
+                # starve the appliance's progress frames (a cancel may depend on them)
+                ready = [sock for sock, rd in ((client, creader), (self.app, self.app_reader))
+                         if rd.buffered()]
+                polled, _, _ = select.select([client, self.app], [], [],
+                                             0 if ready else None)
+                ready += [sock for sock in polled if sock not in ready]
                 if client in ready:
                     try:
                         ftype, payload = creader.read_frame()
@@ -44,7 +45,7 @@ class Relay:
                         if ftype == P.CANCEL or not payload:
                             uploading = False
                     _send(self.app, ftype, payload)
-                if self.app in ready or self.app_reader.buffered():
+                if self.app in ready:
                     ftype, payload = self.app_reader.read_frame()
                     if ftype in (P.REPLY, P.ERROR):
                         obj = P.loads(payload)
