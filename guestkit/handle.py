@@ -58,6 +58,10 @@ class GuestFS:
         self._appliance = None
         self._lock = threading.RLock()
         self._last_errno = 0
+        self._libvirt_creds = None          # set_libvirt_supported_credentials
+        self._libvirt_requested = None      # requests of the LIBVIRT_AUTH event in progress
+        self._libvirt_answers = {}
+        self._libvirt_seclabel = None       # a seclabel from add_domain, for libvirt
         _live_handles.add(self)
 
     # ---- context manager & finalisation ----

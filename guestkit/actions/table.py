@@ -195,6 +195,26 @@ class BufferIn(Kind):
         return text.encode("utf-8", "surrogateescape")
 
 
+class KeyBuffer(BufferIn):
+    """Secret bytes (a credential): never traced, never logged."""
+    label = "secret buffer"
+    secret = True
+
+
+class Pointer(Kind):
+    """A Python object handed through (a libvirt domain for add_libvirt_dom)."""
+    py = (object,)
+    label = "object"
+
+    def check(self, value, action):
+        if value is None:
+            raise TypeError("%s: argument %r must not be None" % (action, self.name))
+        return value
+
+    def parse(self, text):
+        raise ValueError("%s: cannot be given in the shell" % self.name)
+
+
 class FileIn(String):
     """A host file whose content is streamed to the daemon."""
     label = "host file to read"

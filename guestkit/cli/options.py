@@ -6,6 +6,7 @@ VM: :func:`configure_handle` and :func:`mount_all` only call methods of the obje
 given, so they can be checked with a recorder.
 """
 
+import sys
 from . import CliError
 
 USAGE = """\
@@ -187,7 +188,36 @@ def configure_handle(g, o):
             kw = {"readonly": o.readonly}
             if o.uri is not None:
                 kw["libvirturi"] = o.uri
+            prompt_for_credentials(g)
             add_domain(name, **kw)
+
+
+def prompt_for_credentials(g, stdin=None, stderr=None):
+    """On a terminal, answer libvirt's credential requests by asking the user (secrets
+    without echo), as command-line programs of libguestfs do."""
+    import getpass
+    stdin = stdin or sys.stdin
+    stderr = stderr or sys.stderr
+    if not hasattr(g, "set_libvirt_supported_credentials") or not stdin.isatty():
+        return False
+    import guestkit
+    g.set_libvirt_supported_credentials(["username", "authname", "passphrase",
+                                         "echoprompt", "noechoprompt", "realm"])
+
+    def ask(event, eh, buf, array):
+        for i, kind in enumerate(g.get_libvirt_requested_credentials()):
+            prompt = g.get_libvirt_requested_credential_prompt(i) or kind
+            default = g.get_libvirt_requested_credential_defresult(i)
+            text = "%s%s: " % (prompt.rstrip(": "), " [%s]" % default if default else "")
+            if kind in ("passphrase", "noechoprompt"):
+                answer = getpass.getpass(text, stream=stderr)
+            else:
+                stderr.write(text)
+                stderr.flush()
+                answer = stdin.readline().rstrip("\n") or default
+            g.set_libvirt_requested_credential(i, answer.encode())
+    g.set_event_callback(ask, guestkit.EVENT_LIBVIRT_AUTH)
+    return True
 
 
 def mount_all(g, o):

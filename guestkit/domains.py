@@ -1,0 +1,115 @@
+"""Reading a libvirt domain's disks for add_domain, and opening libvirt connections with
+libguestfs's authentication-callback flow."""
+
+from .errors import Error
+from .xmlmodel import XMLChildren, XMLObject, XMLProperty
+
+
+class Host(XMLObject):
+    ROOT = "host"
+    name = XMLProperty("./@name")
+    port = XMLProperty("./@port", is_int=True)
+    transport = XMLProperty("./@transport")
+    socket = XMLProperty("./@socket")
+
+
+class DiskSource(XMLObject):
+    ROOT = "source"
+    file = XMLProperty("./@file")
+    dev = XMLProperty("./@dev")
+    protocol = XMLProperty("./@protocol")
+    name = XMLProperty("./@name")
+    pool = XMLProperty("./@pool")
+    volume = XMLProperty("./@volume")
+    hosts = XMLChildren(Host)
+
+
+class Disk(XMLObject):
+    ROOT = "disk"
+    type = XMLProperty("./@type")
+    device = XMLProperty("./@device")
+    driver_type = XMLProperty("./driver/@type")
+    readonly = XMLProperty("./readonly", is_bool=True)
+    shareable = XMLProperty("./shareable", is_bool=True)
+    target = XMLProperty("./target/@dev")
+    auth_username = XMLProperty("./auth/@username")
+    secret_type = XMLProperty("./auth/secret/@type")
+    secret_usage = XMLProperty("./auth/secret/@usage")
+    secret_uuid = XMLProperty("./auth/secret/@uuid")
+
+    @property
+    def source(self):
+        found = self.node.find("source")
+        return DiskSource(found) if found is not None else None
+
+
+class SecLabel(XMLObject):
+    ROOT = "seclabel"
+    type = XMLProperty("./@type")
+    model = XMLProperty("./@model")
+    relabel = XMLProperty("./@relabel")
+    label = XMLProperty("./label")
+    imagelabel = XMLProperty("./imagelabel")
+
+
+class DomainXML(XMLObject):
+    ROOT = "domain"
+    name = XMLProperty("./name")
+    uuid = XMLProperty("./uuid")
+    disks = XMLChildren(Disk, "./devices/disk")
+    seclabels = XMLChildren(SecLabel, "./seclabel")
+
+
+# ---- libvirt connections with authentication callbacks ----------------------------------------
+
+CRED_NAMES = {"username": 1, "authname": 2, "language": 3, "cnonce": 4, "passphrase": 5,
+              "echoprompt": 6, "noechoprompt": 7, "realm": 8, "external": 9}
+CRED_BY_NUMBER = {v: k for k, v in CRED_NAMES.items()}
+
+
+def libvirt_module():
+    try:
+        import libvirt
+    except ImportError:
+        raise Error("libvirt-python is not installed (pip install 'guestkit[libvirt]')",
+                    "ENOTSUP") from None
+    return libvirt
+
+
+def open_connection(g, uri, readonly=False):
+    """A libvirt connection to URI; credentials are asked through LIBVIRT_AUTH events when
+    the caller declared which it supports (set_libvirt_supported_credentials)."""
+    libvirt = libvirt_module()
+    from . import events as ev
+    supported = [CRED_NAMES[c] for c in (g._libvirt_creds or [])]
+
+    def callback(creds, _opaque):
+        g._libvirt_requested = [list(c) for c in creds]
+        g._libvirt_answers = {}
+        g._events.emit(ev.EVENT_LIBVIRT_AUTH, (uri or "").encode())
+        for i, c in enumerate(creds):
+            if i not in g._libvirt_answers:
+                return -1                      # the caller did not answer: refuse
+            c[4] = g._libvirt_answers[i]
+        g._libvirt_requested = None
+        g._libvirt_answers = {}
+        return 0
+
+    try:
+        if supported:
+            conn = libvirt.openAuth(uri, [supported, callback, None],
+                                    libvirt.VIR_CONNECT_RO if readonly else 0)
+        elif readonly:
+            conn = libvirt.openReadOnly(uri)
+        else:
+            conn = libvirt.open(uri)
+    except libvirt.libvirtError as e:
+        raise Error("could not connect to libvirt (URI = %s): %s" % (
+            uri or "default", e.get_error_message()), "ECONNREFUSED") from None
+    finally:
+        g._libvirt_requested = None
+        g._libvirt_answers = {}
+    if conn is None:
+        raise Error("could not connect to libvirt (URI = %s)" % (uri or "default"),
+                    "ECONNREFUSED")
+    return conn
