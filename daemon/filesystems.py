@@ -21,22 +21,33 @@ def mountable_device(mountable):
 
 
 def blkid_export(devs):
-    """{device: {KEY: value}} for DEVS, probing without any cache."""
-    if not devs:
-        return {}
-    out, _, rc = run(["blkid", "-c", "/dev/null", "-p", "-o", "export"] + list(devs),
-                     check=False)
+    """{device: {KEY: value}} for DEVS, probing without any cache.
+
+    blkid -p stops at the first device where it finds nothing (or fails), so it runs again
+    for the devices after that one."""
     result = {d: {} for d in devs}
-    cur = None
-    for line in out.splitlines():
-        if not line.strip():
-            cur = None
-            continue
-        key, _, value = line.partition("=")
-        if key == "DEVNAME":
-            cur = result.setdefault(value, {})
-        elif cur is not None:
-            cur[key] = value
+    todo = list(devs)
+    while todo:
+        out, _, rc = run(["blkid", "-c", "/dev/null", "-p", "-o", "export"] + todo,
+                         check=False)
+        seen = set()
+        cur = None
+        for line in out.splitlines():
+            if not line.strip():
+                cur = None
+                continue
+            key, _, value = line.partition("=")
+            if key == "DEVNAME":
+                cur = result.setdefault(value, {})
+                seen.add(value)
+            elif cur is not None:
+                cur[key] = value
+        if rc == 0:
+            break
+        done = 0
+        while done < len(todo) and todo[done] in seen:
+            done += 1
+        todo = todo[done + 1:]
     return result
 
 
@@ -80,12 +91,22 @@ def do_list_filesystems(ctx):
             devs += ["/dev/" + p for p in parts if not _is_extended(disk, p)]
         else:
             devs.append("/dev/" + disk)
+    from .luks import ENCRYPTED_TYPES, open_mappings
+    devs += open_mappings()     # opened encrypted devices, as /dev/mapper/NAME
+    from .lvm import lvs_for_listing
+    from .md import md_for_listing
+    devs += md_for_listing(ctx)     # running md arrays (or their partitions)
+    devs += lvs_for_listing(ctx)    # active logical volumes, as /dev/VG/LV
     info = blkid_export(devs)
     out = []
     for d in devs:
         t = info.get(d, {}).get("TYPE")
         if info.get(d, {}).get("PTTYPE") and not t:
             continue            # a disk with a partition table that the kernel did not split
+        if t in ENCRYPTED_TYPES:
+            continue            # listed once opened, as its /dev/mapper/NAME
+        if t and (t.startswith("LVM2_") or t.endswith("_member")):
+            continue            # LVM PVs, md members: their LVs and arrays are listed
         out.append([d, t or "unknown"])
     return out
 
