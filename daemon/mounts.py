@@ -122,12 +122,23 @@ def do_umount_all(ctx):
     umount_all(ctx)
 
 
+def _public_name(src):
+    """/dev/VG/LV for a logical volume (mount shows /dev/mapper/VG-LV), as libguestfs."""
+    if src.startswith("/dev/mapper/") or src.startswith("/dev/dm-"):
+        from .lvm import canonical_lv_name
+        try:
+            return canonical_lv_name(src) or src
+        except OSError:
+            return src
+    return src
+
+
 def do_mounts(ctx):
-    return [src for src, _ in guest_mounts(ctx)]
+    return [_public_name(src) for src, _ in guest_mounts(ctx)]
 
 
 def do_mountpoints(ctx):
-    return [[src, to_guest(ctx.sysroot, mp)] for src, mp in guest_mounts(ctx)]
+    return [[_public_name(src), to_guest(ctx.sysroot, mp)] for src, mp in guest_mounts(ctx)]
 
 
 def do_sync(ctx):

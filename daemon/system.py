@@ -128,10 +128,15 @@ def do_debug_appliance_version(ctx):
 # ---- internal calls from the library (not in the action table) ----
 
 def do_internal_setup(ctx, labels=None, umask=None, **_):
-    """Disk labels (label -> index) as /dev/disk/guestfs/LABEL symlinks."""
+    """After launch, once the disks are there: disk labels (label -> index) become
+    /dev/disk/guestfs/LABEL symlinks, and md arrays and LVM volumes the disks hold are
+    assembled and activated, as libguestfs does at launch."""
     from .devices import make_label_links
+    from .lvm import autoactivate
     ctx.server.state["labels"] = dict(labels or {})
-    make_label_links(ctx.server.state["labels"])
+    if labels:
+        make_label_links(ctx.server.state["labels"])
+    autoactivate(ctx)
     return None
 
 

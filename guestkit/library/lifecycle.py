@@ -71,7 +71,7 @@ def launch(g):
         g._client = client
         g._debug("daemon says hello: %r" % hello)
         labels = {d.label: i for i, d in enumerate(g._drives) if d.label}
-        if labels:
+        if getattr(backend, "owns_appliance", True):
             client.call("internal_setup", [], {"labels": labels})
     except BaseException:
         g._state = STATE_CONFIG

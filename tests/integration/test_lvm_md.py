@@ -348,3 +348,27 @@ def test_existing_md_and_lvm_found_at_launch(tmp_path):
         assert h.cat("/f") == "survives"
     finally:
         h.close()
+
+
+def test_lvs_on_disk_are_active_right_after_launch(tmp_path):
+    """An LV made in one session can be mounted straight after the next launch (activated
+    at launch), and mounts() names it /dev/VG/LV."""
+    from tests.conftest import make_image
+    img = make_image(tmp_path / "lv.img", 128)
+    g = guestkit.GuestFS(python_return_dict=True)
+    g.add_drive_opts(img, format="raw")
+    g.launch()
+    g.pvcreate("/dev/sda")
+    g.vgcreate("vgboot", ["/dev/sda"])
+    g.lvcreate("root", "vgboot", 32)
+    g.mkfs("ext4", "/dev/vgboot/root")
+    g.close()
+    g = guestkit.GuestFS(python_return_dict=True)
+    g.add_drive_opts(img, format="raw", readonly=True)
+    g.launch()
+    try:
+        g.mount("/dev/vgboot/root", "/")
+        assert g.mounts() == ["/dev/vgboot/root"]
+        assert g.mountpoints() == {"/dev/vgboot/root": "/"}
+    finally:
+        g.close()
