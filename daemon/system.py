@@ -8,7 +8,7 @@ from .util import DaemonError, PATH
 # Optional groups of actions, and what the appliance needs for each: tools on PATH and,
 # prefixed with "fs:", a filesystem the running kernel can mount.
 GROUPS = {
-    "acl": ["getfacl", "setfacl"],
+    "acl": [],                # system calls on system.posix_acl_* (daemon/meta.py)
     "blkdiscard": ["blkdiscard"],
     "btrfs": ["btrfs", "mkfs.btrfs", "fs:btrfs"],
     "extlinux": ["extlinux"],
@@ -25,7 +25,7 @@ GROUPS = {
     "linuxcaps": ["getcap", "setcap"],
     "linuxfsuuid": ["tune2fs"],
     "linuxmodules": ["modprobe"],
-    "linuxxattrs": ["getfattr"],
+    "linuxxattrs": [],        # os.getxattr and friends
     "luks": ["cryptsetup"],
     "lvm2": ["lvm"],
     "mdadm": ["mdadm"],
