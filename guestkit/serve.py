@@ -29,6 +29,9 @@ class Relay:
                 # starve the appliance's progress frames (a cancel may depend on them)
                 ready = [sock for sock, rd in ((client, creader), (self.app, self.app_reader))
                          if rd.buffered()]
+                if client not in ready and isinstance(client, ssl.SSLSocket) and \
+                        client.pending():
+                    ready.append(client)        # decrypted bytes select() cannot see
                 polled, _, _ = select.select([client, self.app], [], [],
                                              0 if ready else None)
                 ready += [sock for sock in polled if sock not in ready]

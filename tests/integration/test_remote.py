@@ -3,6 +3,7 @@ servers.  One appliance is launched for the module and served to the client hand
 
 import os
 import socket
+import subprocess
 import threading
 import time
 
@@ -137,4 +138,49 @@ def test_nobody_listening(tmp_path):
     with pytest.raises(guestkit.Error) as e:
         g.launch()
     assert "no guestkit server" in str(e.value)
+    g.close()
+
+
+def _certs(d):
+    """A CA, a server certificate and a client certificate, made with openssl."""
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), check=True, capture_output=True, cwd=d)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=gk-ca",
+        "-keyout", "ca.key", "-out", "ca.crt")
+    for who in ("server", "client", "rogue"):
+        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + who,
+            "-keyout", who + ".key", "-out", who + ".csr")
+        if who == "rogue":                     # signed by itself, not by the CA
+            run("x509", "-req", "-in", "rogue.csr", "-signkey", "rogue.key", "-days", "1",
+                "-out", "rogue.crt")
+        else:
+            run("x509", "-req", "-in", who + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                "-CAcreateserial", "-days", "1", "-out", who + ".crt")
+    return {n: os.path.join(d, n) for n in os.listdir(d)}
+
+
+def test_tcp_with_tls_client_certificates(server):
+    d = server["dir"] / "tls"
+    d.mkdir()
+    c = _certs(str(d))
+    server["ready"].clear()
+    tls = {"cert": c["server.crt"], "key": c["server.key"], "ca": c["ca.crt"]}
+    threading.Thread(target=lambda: serve(
+        server["g"], "tcp:127.0.0.1:0", tls=tls,
+        ready=lambda lst: (server["listeners"].__setitem__("tls", lst),
+                           server["ready"].set())), daemon=True).start()
+    server["ready"].wait(10)
+    port = server["listeners"]["tls"].address().rsplit(":", 1)[1]
+    spec = "remote:tcp://127.0.0.1:%s" % port
+    g = client(spec, ["tls_ca=" + c["ca.crt"], "tls_cert=" + c["client.crt"],
+                      "tls_key=" + c["client.key"]])
+    g.launch()
+    g.mount("/dev/sda1", "/")
+    g.write("/tls", b"x" * 300000)              # several TLS records each way
+    assert g.read_file("/tls") == b"x" * 300000
+    g.close()
+    g = client(spec, ["tls_ca=" + c["ca.crt"], "tls_cert=" + c["rogue.crt"],
+                      "tls_key=" + c["rogue.key"]])
+    with pytest.raises(guestkit.Error):
+        g.launch()
     g.close()
