@@ -23,7 +23,7 @@ from . import kvm
 CHANNEL = "org.guestkit.channel.0"
 DEFAULT_LAUNCH_TIMEOUT = 300.0
 KERNEL_ARGS = ["panic=1", "console=ttyS0", "8250.nr_uarts=1", "cryptomgr.notests",
-               "no_timer_check", "tsc=reliable", "scsi_mod.scan=sync", "ipv6.disable=1",
+               "no_timer_check", "tsc=reliable", "scsi_mod.scan=manual", "ipv6.disable=1",
                "edd=off", "nokaslr", "random.trust_cpu=on", "mitigations=off",
                "transparent_hugepage=never"]
 
@@ -196,6 +196,8 @@ class DirectBackend(Backend):
     def kernel_cmdline(self):
         h = self.handle
         args = list(KERNEL_ARGS)
+        # the daemon attaches the drives one by one, so that names follow the add order
+        args.append("guestkit.drives=%d" % len(h._drives))
         if h._prop("smp") == 1 and self._setting("machine") in (None, "q35", "pc"):
             args.append("acpi=off")     # ~0.2 s less boot; SMP needs ACPI's CPU tables
         args.append("PYTHONHASHSEED=%d" % (int.from_bytes(os.urandom(4), "little") % 4294967295))

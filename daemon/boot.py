@@ -105,6 +105,53 @@ def mount_root_image():
     return True
 
 
+def scsi_host():
+    """The sysfs directory of the virtio-scsi host adapter, or None."""
+    base = "/sys/class/scsi_host"
+    try:
+        for h in sorted(os.listdir(base)):
+            try:
+                with open(os.path.join(base, h, "proc_name")) as f:
+                    if f.read().strip() == "virtio_scsi":
+                        return os.path.join(base, h)
+            except OSError:
+                continue
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def scan_disks(count, timeout=30.0):
+    """Attach the COUNT drives one target at a time, each after the previous one has its
+    name, so /dev/sda is always the first drive added (the kernel probes disks
+    asynchronously: a bus-wide scan names them in whatever order the probes finish)."""
+    if count <= 0:
+        return
+    deadline = time.monotonic() + timeout
+    host = None
+    while host is None:
+        host = scsi_host()
+        if host is None:
+            if time.monotonic() > deadline:
+                raise OSError("the virtio-scsi adapter did not appear")
+            time.sleep(0.002)
+    hostno = os.path.basename(host)[4:]
+    for target in range(count):
+        with open(os.path.join(host, "scan"), "w") as f:
+            f.write("0 %d 0" % target)
+        blockdir = "/sys/bus/scsi/devices/%s:0:%d:0/block" % (hostno, target)
+        while True:
+            try:
+                names = os.listdir(blockdir)
+            except FileNotFoundError:
+                names = []
+            if names and os.path.exists("/dev/" + names[0]):
+                break
+            if time.monotonic() > deadline:
+                raise OSError("drive %d did not appear" % target)
+            time.sleep(0.002)
+
+
 def early_boot(t0):
     """Returns timing marks (seconds since T0) for the launch report."""
     marks = {"ctypes": round(time.monotonic() - t0, 3)}

@@ -48,6 +48,11 @@ def appliance_init():
     marks = boot.early_boot(t0)
     opts = _cmdline()
     verbose = opts.get("verbose") == "1"
+    try:
+        boot.scan_disks(int(opts.get("drives", "0") or 0))
+    except (OSError, ValueError) as e:
+        print("guestkitd: %s" % e, file=sys.stderr, flush=True)
+    marks["disks"] = round(time.monotonic() - t0, 3)
     os.makedirs("/sysroot", exist_ok=True)
     # import the handlers while the kernel finishes probing the virtio-serial port
     from .server import load_handlers, Server
