@@ -17,7 +17,7 @@ PKGS=(
   libvirt-daemon-system libvirt-clients
 )
 if [ "${1:-}" = test ]; then
-  PKGS+=(libguestfs-tools python3-guestfs busybox-static debootstrap sasl2-bin)
+  PKGS+=(libguestfs-tools libguestfs-xfs python3-guestfs busybox-static debootstrap sasl2-bin)
 fi
 
 export DEBIAN_FRONTEND=noninteractive
