@@ -28,6 +28,7 @@ head tail wc strings hexdump od stat touch truncate fallocate dd find sort uniq 
 chmod chown chgrp readlink realpath sync env mknod mkfifo tr cut sleep uname id printf
 test expr basename dirname mktemp tee xargs awk mawk diff cmp
 zerofree lz4 unlz4 lzcat zstdcat pzstd xxd column look
+xfs_spaceman findmnt fsck.xfs
 """.split()
 
 # data files some tools read at run time

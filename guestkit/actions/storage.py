@@ -14,9 +14,11 @@ ACTIONS = [
     Action("list_partitions", [], RStringList(),
            doc="Every partition of every drive, in order (/dev/sda1, /dev/sda2, ...)."),
     Action("list_filesystems", [], RHashtable(),
-           doc="Pairs of device and filesystem type for every device and partition that "
-               "holds something (unknown when it cannot be told, swap, crypto_LUKS, ...).  "
-               "Disks carrying a partition table are not listed themselves."),
+           doc="Pairs of device and filesystem type for every device, partition, md array "
+               "and logical volume that holds something (unknown when it cannot be told, "
+               "swap, ...).  Disks carrying a partition table, LVM physical volumes, md "
+               "members and encrypted devices are not listed themselves; an opened LUKS "
+               "device appears as /dev/mapper/NAME."),
     Action("blockdev_getsize64", [Device("device")], RInt64(),
            doc="The size of DEVICE in bytes."),
     Action("blockdev_getss", [Device("device")], RInt(),
