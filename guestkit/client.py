@@ -61,6 +61,7 @@ class Client:
         self._upload_size = None       # size of the host file being uploaded, if known
         self._last_progress = None     # (pos, total) of the last progress event of a call
         self._pending = None           # a reply frame that arrived while still uploading
+        self._cancel_sent = None       # serial of the call a CANCEL was sent for
 
     def _recv(self, view):
         try:
@@ -176,6 +177,11 @@ class Client:
                 raise P.ProtocolError("%s frame is not an object" % P.TYPE_NAMES[ftype])
             if ftype == P.PROGRESS:
                 self._progress(obj, serial)
+                if self.cancel_requested.is_set() and not uploading and \
+                        self._cancel_sent != serial:
+                    # a long call without a stream (zero_device, fill, ...): ask it to stop
+                    self._cancel_sent = serial
+                    self._send(P.CANCEL)
                 continue
             if ftype == P.LOG:
                 continue

@@ -84,3 +84,16 @@ def test_blockdev(g):
     g.blockdev_setra("/dev/sdb", 1024)
     assert g.blockdev_getra("/dev/sdb") == 1024
     g.blockdev_setbsz("/dev/sdb", 4096)         # deprecated no-op
+
+
+def test_user_cancel_stops_a_long_call_without_a_stream(g):
+    def cb(ev, eh, buf, arr):
+        g.user_cancel()
+    eh = g.set_event_callback(cb, guestkit.EVENT_PROGRESS)
+    try:
+        with pytest.raises(guestkit.Error) as e:
+            g.zero_device("/dev/sda")
+        assert e.value.errno_name == "EINTR"
+    finally:
+        g.delete_event_callback(eh)
+    assert g.blockdev_getsize64("/dev/sda") == 256 << 20      # still usable
