@@ -520,7 +520,6 @@ def build(dest, release, python, progress=None):
     say("python runtime")
     sources = _package_sources()
     stdlib_files = python_closure(python, sources)
-    early_files = set(python_closure(python, sources, early=True))
     early_elves = [python]
     sets.add_host_path(python)
     tmpdir = tempfile.mkdtemp(prefix="guestkit-build-")

@@ -10,7 +10,6 @@ import stat
 
 from . import protocol as P
 from .files import guest_regular
-from .protocol import CHUNK_SIZE
 from .util import DaemonError, device, open_nonblocking
 
 

@@ -7,7 +7,6 @@ shutdown the handle can only be closed.
 import atexit
 import inspect
 import os
-import shutil
 import sys
 import tempfile
 import threading

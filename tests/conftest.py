@@ -1,6 +1,5 @@
 """Shared fixtures.  Integration tests boot the real appliance under qemu (TCG here)."""
 
-import os
 import shutil
 import subprocess
 

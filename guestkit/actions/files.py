@@ -1,9 +1,8 @@
 """Daemon actions: files and directories in the mounted guest tree, and transfers."""
 
 from .table import (
-    Action, String, Int, Int64, Pathname, BufferIn, FileIn, FileOut, DevOrPath, StringList,
-    OBool, OInt, OString, RErr, RInt, RInt64, RBool, RString, RStringList, RStruct,
-    RStructList, RBufferOut,
+    Action, String, Int, Pathname, BufferIn, FileIn, FileOut, DevOrPath, StringList,
+    OBool, RInt, RInt64, RBool, RString, RStringList, RStruct, RBufferOut,
 )
 
 ACTIONS = [

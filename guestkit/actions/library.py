@@ -1,7 +1,7 @@
 """Actions that run in the library (on the host), not in the appliance."""
 
 from .table import (
-    Action, CONFIG, ANY, String, OptString, Int, Int64, Bool, StringList, Pathname,
+    Action, CONFIG, ANY, String, OptString, Int, Int64, Bool, StringList,
     OBool, OInt, OString, OStringList, RErr, RInt, RInt64, RBool, RString, RStringList,
     RStruct, ROptString, RHashtable,
 )

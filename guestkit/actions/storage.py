@@ -1,7 +1,7 @@
 """Daemon actions: devices, partitions, filesystems, mounting."""
 
 from .table import (
-    Action, String, Int, Int64, Bool, Device, Mountable, Pathname, StringList,
+    Action, String, Int, Int64, Bool, Device, Mountable, Pathname,
     OInt, OString, RErr, RInt, RInt64, RBool, RString, RStringList, RStructList,
     RHashtable, RStruct,
 )

@@ -1,6 +1,6 @@
 """Daemon actions about the appliance itself."""
 
-from .table import Action, String, StringList, RBool, RStringList, RString, RErr
+from .table import Action, StringList, RBool, RStringList, RString, RErr
 
 ACTIONS = [
     Action("available", [StringList("groups")],

@@ -1,6 +1,5 @@
 """launch, shutdown, close, cancellation and the state queries."""
 
-import os
 import shutil
 import sys
 import time

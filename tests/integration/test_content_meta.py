@@ -9,7 +9,6 @@ symlinks never lead an action out of the guest's root.
 
 import base64
 import bz2
-import contextlib
 import gzip
 import hashlib
 import lzma
@@ -17,14 +16,13 @@ import os
 import stat
 import struct
 import subprocess
-import threading
 import time
 
 import pytest
 
 import guestkit
 
-MiB = 1 << 20
+from tests.helpers import MiB, expect_error, fresh, watchdog
 
 
 @pytest.fixture(scope="module")
@@ -32,39 +30,7 @@ def g(launched):
     return launched
 
 
-def fresh(g, d):
-    g.rm_rf(d)
-    g.mkdir_p(d)
-    return d
 
-
-def expect_error(errno_name, fn, *args, **kwargs):
-    with pytest.raises(guestkit.Error) as ei:
-        fn(*args, **kwargs)
-    assert ei.value.errno_name == errno_name, (ei.value, ei.value.errno_name)
-    return ei.value
-
-
-@contextlib.contextmanager
-def watchdog(g, seconds, what):
-    """Kill the appliance if the block takes longer than SECONDS: a call that hangs fails the
-    test instead of hanging the run."""
-    fired = []
-
-    def fire():
-        fired.append(1)
-        try:
-            os.kill(g.get_pid(), 9)
-        except Exception:
-            pass
-    t = threading.Timer(seconds, fire)
-    t.start()
-    try:
-        yield
-    finally:
-        t.cancel()
-        assert not fired, "%s hung for more than %s s: the appliance was killed" % (
-            what, seconds)
 
 
 def host_file(g, name, data=None):

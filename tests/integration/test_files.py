@@ -6,7 +6,6 @@ except for the guest-command tests which need the static busybox uploaded by the
 fixture (and the test that checks a missing /bin/sh runs before it).
 """
 
-import contextlib
 import hashlib
 import os
 import stat
@@ -18,7 +17,7 @@ import pytest
 
 import guestkit
 
-MiB = 1 << 20
+from tests.helpers import MiB, expect_error, fresh, watchdog
 
 
 @pytest.fixture(scope="module")
@@ -26,40 +25,7 @@ def g(launched):
     return launched
 
 
-def fresh(g, d):
-    """An empty guest directory D."""
-    g.rm_rf(d)
-    g.mkdir_p(d)
-    return d
 
-
-def expect_error(errno_name, fn, *args, **kwargs):
-    with pytest.raises(guestkit.Error) as ei:
-        fn(*args, **kwargs)
-    assert ei.value.errno_name == errno_name, (ei.value, ei.value.errno_name)
-    return ei.value
-
-
-@contextlib.contextmanager
-def watchdog(g, seconds, what):
-    """Kill the appliance if the block takes longer than SECONDS, so that a call that hangs
-    makes the test fail instead of hanging the whole run."""
-    fired = []
-
-    def fire():
-        fired.append(1)
-        try:
-            os.kill(g.get_pid(), 9)
-        except Exception:
-            pass
-    t = threading.Timer(seconds, fire)
-    t.start()
-    try:
-        yield
-    finally:
-        t.cancel()
-        assert not fired, "%s hung for more than %s s: the appliance was killed" % (
-            what, seconds)
 
 
 def posix_cksum(data):
