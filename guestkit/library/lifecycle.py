@@ -57,6 +57,11 @@ def launch(g):
             sock = backend.launch(appliance, g._drives, tmpdir)
         except LaunchError as e:
             raise Error("launch: backend %s: %s" % (name, e), "EIO") from None
+        except Error:
+            raise
+        except Exception as e:          # a third-party backend's own failure
+            raise Error("launch: backend %s failed: %s: %s" % (name, type(e).__name__, e),
+                        "EIO") from e
         client = Client(sock, on_progress=g._on_progress)
         try:
             wait = backend.remaining() if hasattr(backend, "remaining") else 300
