@@ -17,7 +17,8 @@ PKGS=(
   libvirt-daemon-system libvirt-clients
 )
 if [ "${1:-}" = test ]; then
-  PKGS+=(libguestfs-tools libguestfs-xfs python3-guestfs busybox-static debootstrap sasl2-bin)
+  PKGS+=(libguestfs-tools libguestfs-xfs python3-guestfs busybox-static debootstrap sasl2-bin
+        openssh-server openssh-client openssl)
 fi
 
 export DEBIAN_FRONTEND=noninteractive

@@ -119,3 +119,68 @@ def test_remote_drive_errors():
     with pytest.raises(guestkit.Error, match="bad"):
         g.add_drive_opts("d", protocol="nbd", server=["host:99999"], format="raw")
     g.close()
+
+
+def test_ssh_with_agent_and_known_hosts(image, procs, tmp_path, monkeypatch):
+    """A drive read over ssh from a private sshd on 127.0.0.1: key authentication through
+    an ssh-agent, the server checked against known_hosts (qemu's ssh driver does both)."""
+    d, img = image
+    for tool in ("/usr/sbin/sshd", "ssh-keygen", "ssh-agent", "ssh-add"):
+        assert shutil.which(tool) or os.path.exists(tool), "%s: installed by the README" % tool
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    keygen = ["ssh-keygen", "-q", "-t", "ed25519", "-N", ""]
+    subprocess.run(keygen + ["-f", str(tmp_path / "hostkey")], check=True)
+    subprocess.run(keygen + ["-f", str(home / ".ssh" / "id")], check=True)
+    (tmp_path / "authorized").write_text((home / ".ssh" / "id.pub").read_text())
+    os.chmod(tmp_path / "authorized", 0o600)
+    port = free_port()
+    conf = tmp_path / "sshd_config"
+    conf.write_text("Port %d\nListenAddress 127.0.0.1\nHostKey %s\nAuthorizedKeysFile %s\n"
+                    "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+                    "UsePAM no\nPidFile %s\nStrictModes no\nPermitRootLogin yes\n"
+                    "Subsystem sftp internal-sftp\n"
+                    % (port, tmp_path / "hostkey", tmp_path / "authorized",
+                       tmp_path / "sshd.pid"))
+    os.makedirs("/run/sshd", exist_ok=True)
+    procs.append(subprocess.Popen(["/usr/sbin/sshd", "-D", "-e", "-f", str(conf)]))
+    wait_port(port)
+    hostpub = (tmp_path / "hostkey.pub").read_text().split()
+    # qemu's ssh driver (libssh) reads the known_hosts of the user's passwd home, not $HOME:
+    # add the test server's key there for the test, and put the file back afterwards
+    import pwd
+    real_ssh = os.path.join(pwd.getpwuid(os.getuid()).pw_dir, ".ssh")
+    known = os.path.join(real_ssh, "known_hosts")
+    saved = open(known, "rb").read() if os.path.exists(known) else None
+    os.makedirs(real_ssh, mode=0o700, exist_ok=True)
+
+    def set_known(key):
+        with open(known, "wb") as f:
+            f.write((saved or b"") + ("[127.0.0.1]:%d %s %s\n" % (port, hostpub[0], key))
+                    .encode())
+    set_known(hostpub[1])
+    cleanup = []
+    cleanup.append(lambda: open(known, "wb").write(saved) if saved is not None
+                   else os.unlink(known))
+    agent_sock = str(tmp_path / "agent.sock")
+    procs.append(subprocess.Popen(["ssh-agent", "-D", "-a", agent_sock],
+                                  stdout=subprocess.DEVNULL))
+    for _ in range(100):
+        if os.path.exists(agent_sock):
+            break
+        time.sleep(0.05)
+    env = dict(os.environ, SSH_AUTH_SOCK=agent_sock)
+    subprocess.run(["ssh-add", "-q", str(home / ".ssh" / "id")], env=env, check=True)
+    monkeypatch.setenv("SSH_AUTH_SOCK", agent_sock)      # qemu inherits it
+    try:
+        assert read_back(filename=img, protocol="ssh", server=["127.0.0.1:%d" % port],
+                         username="root", format="raw", readonly=True) == "served remotely\n"
+        # a server whose key is not the known one is refused
+        set_known((home / ".ssh" / "id.pub").read_text().split()[1])
+        with pytest.raises(guestkit.Error) as e:
+            read_back(filename=img, protocol="ssh", server=["127.0.0.1:%d" % port],
+                      username="root", format="raw", readonly=True)
+        assert "known_hosts" in str(e.value)
+    finally:
+        for c in cleanup:
+            c()
