@@ -1,5 +1,143 @@
-"""Daemon actions: archive (see docs/api.md)."""
+"""Daemon actions: archive (see docs/api.md).
 
-from .table import *  # noqa: F401,F403
+Archives in and out of the guest (tar, cpio), partial transfers (upload_offset,
+download_offset), raw reads of a filesystem (download_inode, download_blocks), block copies
+inside the appliance (copy_size, copy_*_to_*), and the library's recursive copies between
+the host and the guest (copy_in, copy_out).
+"""
 
-ACTIONS = []
+from .table import (Action, DevOrPath, Device, FileIn, FileOut, Int64, LAUNCHED,
+                    Mountable, OBool, OInt64, OString, OStringList, Pathname, String)
+
+_COMPRESS_DOC = ("COMPRESS selects the compression: compress, gzip, bzip2, xz, lzop or zstd "
+                 "(default: none).")
+
+_COPY_OPTARGS = [OInt64("srcoffset"), OInt64("destoffset"), OInt64("size"), OBool("sparse"),
+                 OBool("append")]
+
+_COPY_DOC = (
+    "SRCOFFSET and DESTOFFSET (bytes, default 0) and SIZE (default: up to the end of the "
+    "source) make partial copies.  A destination file is created if needed and truncated, "
+    "unless APPEND is true (then the copy is added at its end; APPEND cannot be used with a "
+    "device or with DESTOFFSET).  With SPARSE true, blocks that contain only zeroes are not "
+    "written (skipped), which is only right when the destination already reads as zeroes "
+    "there.  The source and destination may be the same object; overlapping regions may "
+    "not be copied correctly.  Progress events are sent while it runs.")
+
+ACTIONS = [
+    # ---- partial transfers ----
+    Action("upload_offset", [FileIn("filename"), DevOrPath("remotefilename"),
+                             Int64("offset")], progress=True,
+           doc="Copy the host file FILENAME into the guest file or device REMOTEFILENAME, "
+               "writing from byte OFFSET on without truncating it.  A missing guest file is "
+               "created, with a hole before OFFSET.  Any size works (the data is streamed); "
+               "progress events are sent and user_cancel stops it."),
+    Action("download_offset", [DevOrPath("remotefilename"), FileOut("filename"),
+                               Int64("offset"), Int64("size")], progress=True,
+           doc="Copy SIZE bytes of the guest file or device REMOTEFILENAME, starting at byte "
+               "OFFSET, to the host file FILENAME.  If the region goes past the end of the "
+               "file, fewer bytes are written.  Any size works (the data is streamed); "
+               "progress events are sent and user_cancel stops it."),
+    Action("download_inode", [Mountable("device"), Int64("inode"), FileOut("filename")],
+           progress=True, group="sleuthkit",
+           doc="Copy the content of the file with inode number INODE of the filesystem on "
+               "DEVICE (which need not be mounted; deleted files whose data is still there "
+               "can be read) to the host file FILENAME.  Uses sleuthkit's icat when the "
+               "appliance has it, otherwise works for ext2/3/4 through debugfs."),
+    Action("download_blocks", [Mountable("device"), Int64("start"), Int64("stop"),
+                               FileOut("filename")], None, [OBool("unallocated")],
+           progress=True, group="sleuthkit",
+           doc="Copy the data units (blocks) START to STOP, both included, of the filesystem "
+               "on DEVICE to the host file FILENAME.  With UNALLOCATED true, only the blocks "
+               "the filesystem does not use are copied (to find hidden or deleted data).  "
+               "Uses sleuthkit's blkls when the appliance has it, otherwise works for "
+               "ext2/3/4."),
+    # ---- tar and cpio ----
+    Action("tar_in", [FileIn("tarfile"), Pathname("directory")], None,
+           [OString("compress"), OBool("xattrs"), OBool("selinux"), OBool("acls")],
+           once_had_no_optargs=True, progress=True,
+           doc="Unpack the host tar file TARFILE into the guest directory DIRECTORY.  "
+               + _COMPRESS_DOC + "  XATTRS, SELINUX and ACLS restore extended attributes, "
+               "SELinux contexts and POSIX ACLs from the archive.  Symbolic links already in "
+               "the guest are resolved inside the guest, never in the appliance: a guest "
+               "link to a directory is kept and followed as the guest would (as GNU tar's "
+               "--keep-directory-symlink), any other existing file is replaced, not written "
+               "through; existing directories keep their metadata (--no-overwrite-dir).  "
+               "Progress events are sent and user_cancel stops it.  The archive is "
+               "unpacked in a private directory of the destination's filesystem first, "
+               "then moved into place: nothing lands unless tar unpacks all of it, and "
+               "files it replaces need room for their old and new versions meanwhile."),
+    Action("tar_out", [Pathname("directory"), FileOut("tarfile")], None,
+           [OString("compress"), OBool("numericowner"), OStringList("excludes"),
+            OBool("xattrs"), OBool("selinux"), OBool("acls")],
+           once_had_no_optargs=True, progress=True,
+           doc="Pack the contents of the guest directory DIRECTORY into the host tar file "
+               "TARFILE (GNU format; sparse files are stored sparse).  " + _COMPRESS_DOC +
+               "  NUMERICOWNER stores numeric owners only; EXCLUDES is a list of wildcards "
+               "of files to leave out; XATTRS, SELINUX and ACLS save extended attributes, "
+               "SELinux contexts and POSIX ACLs.  Progress events are sent and user_cancel "
+               "stops it."),
+    Action("tgz_in", [FileIn("tarball"), Pathname("directory")], progress=True,
+           deprecated_by="tar_in",
+           doc="Unpack the host gzip-compressed tar file TARBALL into the guest directory "
+               "DIRECTORY (tar_in with compress=\"gzip\")."),
+    Action("tgz_out", [Pathname("directory"), FileOut("tarball")], progress=True,
+           deprecated_by="tar_out",
+           doc="Pack the guest directory DIRECTORY into the host gzip-compressed tar file "
+               "TARBALL (tar_out with compress=\"gzip\")."),
+    Action("txz_in", [FileIn("tarball"), Pathname("directory")], progress=True,
+           deprecated_by="tar_in", group="xz",
+           doc="Unpack the host xz-compressed tar file TARBALL into the guest directory "
+               "DIRECTORY (tar_in with compress=\"xz\")."),
+    Action("txz_out", [Pathname("directory"), FileOut("tarball")], progress=True,
+           deprecated_by="tar_out", group="xz",
+           doc="Pack the guest directory DIRECTORY into the host xz-compressed tar file "
+               "TARBALL (tar_out with compress=\"xz\")."),
+    Action("cpio_out", [Pathname("directory"), FileOut("cpiofile")], None,
+           [OString("format")],
+           progress=True,
+           doc="Pack the contents of the guest directory DIRECTORY into the host cpio file "
+               "CPIOFILE.  FORMAT is newc (the default; what the Linux kernel reads as an "
+               "initramfs) or crc (newc with checksums).  Progress events are sent and "
+               "user_cancel stops it."),
+    # ---- copies inside the appliance ----
+    Action("copy_size", [DevOrPath("src"), DevOrPath("dest"), Int64("size")],
+           progress=True, deprecated_by="copy_device_to_device",
+           doc="Copy exactly SIZE bytes from the start of the device or file SRC to the "
+               "device or file DEST (a file is created or truncated).  Fails if SRC is "
+               "shorter or DEST cannot hold them.  Progress events are sent while it runs."),
+    Action("copy_device_to_device", [Device("src"), Device("dest")], None, _COPY_OPTARGS,
+           progress=True,
+           doc="Copy the device SRC to the device DEST.  " + _COPY_DOC),
+    Action("copy_device_to_file", [Device("src"), Pathname("dest")], None, _COPY_OPTARGS,
+           progress=True,
+           doc="Copy the device SRC to the guest file DEST.  " + _COPY_DOC),
+    Action("copy_file_to_device", [Pathname("src"), Device("dest")], None, _COPY_OPTARGS,
+           progress=True,
+           doc="Copy the guest file SRC to the device DEST.  " + _COPY_DOC),
+    Action("copy_file_to_file", [Pathname("src"), Pathname("dest")], None, _COPY_OPTARGS,
+           progress=True,
+           doc="Copy blocks of the guest file SRC to the guest file DEST (for copying "
+               "files, use cp, cp_a or mv).  " + _COPY_DOC),
+    # ---- recursive copies between the host and the guest (run in the library) ----
+    Action("copy_in", [String("localpath"), Pathname("remotedir")], daemon=False,
+           state=LAUNCHED,
+           doc="Copy the host file or directory LOCALPATH, recursively, into the existing "
+               "guest directory REMOTEDIR (as REMOTEDIR/basename).  Modes, owners (numeric), "
+               "times, symbolic links, hard links, fifos and device nodes are kept; sparse "
+               "files stay sparse.  Streamed through tar_in: any size, progress events, "
+               "user_cancel."),
+    Action("copy_out", [Pathname("remotepath"), String("localdir")], daemon=False,
+           state=LAUNCHED,
+           doc="Copy the guest file or directory REMOTEPATH, recursively, into the existing "
+               "host directory LOCALDIR (as LOCALDIR/basename; \"/\" is copied into LOCALDIR "
+               "itself).  Nothing is ever written outside LOCALDIR: guest symbolic links are "
+               "recreated as symbolic links and never followed on the host, names that are "
+               "absolute or contain .. are refused, device nodes are not created and "
+               "setuid/setgid bits are dropped (each refusal is reported as a WARNING "
+               "event).  Modes and times are kept, owners too when running as root; sparse "
+               "files stay sparse (a directory's sparse files take time proportional to "
+               "their data; a single file given as REMOTEPATH is streamed in full).  "
+               "Progress events are sent and user_cancel stops it."),
+]
+
