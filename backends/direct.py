@@ -193,12 +193,17 @@ class DirectBackend(Backend):
             argv += ["-s", "-S"]
         return argv
 
-    def kernel_cmdline(self):
+    def kernel_cmdline(self, acpi_off=None):
+        """The appliance kernel's command line.  acpi_off: None decides (off for one vCPU
+        on q35/pc, where every device sits on the root bus); backends whose devices sit
+        behind PCIe root ports must keep ACPI."""
         h = self.handle
         args = list(KERNEL_ARGS)
         # the daemon attaches the drives one by one, so that names follow the add order
         args.append("guestkit.drives=%d" % len(h._drives))
-        if h._prop("smp") == 1 and self._setting("machine") in (None, "q35", "pc"):
+        if acpi_off is None:
+            acpi_off = h._prop("smp") == 1 and self._setting("machine") in (None, "q35", "pc")
+        if acpi_off:
             args.append("acpi=off")     # ~0.2 s less boot; SMP needs ACPI's CPU tables
         args.append("PYTHONHASHSEED=%d" % (int.from_bytes(os.urandom(4), "little") % 4294967295))
         if h._prop("verbose"):

@@ -73,6 +73,8 @@ def libvirt_module():
     except ImportError:
         raise Error("libvirt-python is not installed (pip install 'guestkit[libvirt]')",
                     "ENOTSUP") from None
+    # libvirt prints every error on stderr by default; guestkit reports them itself
+    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
     return libvirt
 
 

@@ -1,0 +1,315 @@
+"""The libvirt backend: the appliance runs as a transient libvirt domain.
+
+``libvirt`` alone is qemu:///system for root and qemu:///session for anybody else, as in
+libguestfs; ``libvirt:URI`` picks the URI.  The domain is created with
+VIR_DOMAIN_START_AUTODESTROY, so it dies with the connection (and with this process).
+
+sVirt: for the dac driver as root, the domain runs qemu as root (a static 0:0 label without
+relabelling) because the appliance, its socket and overlays are root's private files; other
+security drivers (selinux, apparmor) get no label of ours, but a non-dac seclabel read by
+add_domain is carried over; a custom hypervisor gets ``seclabel type='none'``.
+"""
+
+import collections
+import copy
+import os
+import select
+import socket
+import threading
+import time
+import uuid
+
+from .base import Backend, LaunchError
+from .direct import CHANNEL, DEFAULT_LAUNCH_TIMEOUT, DirectBackend, find_qemu
+from . import domainxml as X
+from . import kvm
+
+
+def default_uri():
+    return "qemu:///system" if os.geteuid() == 0 else "qemu:///session"
+
+
+class LibvirtBackend(Backend):
+    name = "libvirt"
+    settings_doc = {
+        "force_tcg": "domain type qemu (software emulation) without probing KVM",
+        "force_kvm": "domain type kvm without probing",
+        "launch_timeout=SECONDS": "give up launching after this long (default 300)",
+    }
+
+    def __init__(self, handle, param=None):
+        super().__init__(handle, param)
+        self.uri = param or default_uri()
+        self.conn = None
+        self.dom = None
+        self.domname = None
+        self.console = collections.deque(maxlen=60)
+        self._stop_console = threading.Event()
+        self._console_thread = None
+
+    @classmethod
+    def host_supported(cls):
+        try:
+            import libvirt  # noqa: F401
+        except ImportError:
+            return False, "libvirt-python is not installed (pip install 'guestkit[libvirt]')"
+        if os.geteuid() == 0 and not os.path.exists("/run/libvirt/libvirt-sock"):
+            return False, "libvirtd is not running (no /run/libvirt/libvirt-sock)"
+        return True, ""
+
+    def _setting(self, name):
+        return self.handle._backend_setting_value(name)
+
+    # -- the domain --
+    def _kvm(self, qemu):
+        if self._setting("force_tcg") is not None:
+            return False
+        if self._setting("force_kvm") is not None:
+            return True
+        works, reason, cached = kvm.probe(qemu, self.handle._cachedir())
+        if not works:
+            self.handle._warning("KVM is not usable (%s); the appliance runs under TCG"
+                                 % reason)
+        return works
+
+    def domain_xml(self, appliance, drives, sock_path, console_path, secmodels):
+        h = self.handle
+        qemu = find_qemu(h._prop("hv"))
+        dom = X.ApplianceDomain()
+        self.domname = "guestkit-%d-%s" % (os.getpid(), uuid.uuid4().hex[:8])
+        dom.set_defaults(self.domname, self._kvm(qemu), h._prop("memsize"), h._prop("smp"),
+                         appliance.kernel, appliance.initrd,
+                         DirectBackend.kernel_cmdline(self, acpi_off=False), qemu)
+        if appliance.root:
+            root = dom.device(X.Disk())
+            root.type, root.device = "file", "disk"
+            root.driver_name, root.driver_type = "qemu", "raw"
+            root.source_file = appliance.root
+            root.target_dev, root.target_bus = "vda", "virtio"
+            root.readonly = True
+        ctl = dom.device(X.Controller())
+        ctl.type, ctl.index, ctl.model = "scsi", "0", "virtio-scsi"
+        for i, d in enumerate(drives):
+            self._drive(dom, d, i)
+        ser = dom.device(X.Serial())
+        ser.type, ser.source_path, ser.target_port = "file", console_path, "0"
+        ch = dom.device(X.Channel())
+        ch.type, ch.source_mode, ch.source_path = "unix", "connect", sock_path
+        ch.target_type, ch.target_name = "virtio", CHANNEL
+        rng = dom.device(X.Rng())
+        rng.model, rng.backend_model, rng.backend = "virtio", "random", "/dev/urandom"
+        bal = dom.device(X.MemBalloon())
+        bal.model = "none"
+        if h._prop("network"):
+            nic = dom.device(X.Interface())
+            nic.type, nic.model = "user", "virtio"
+        self._seclabels(dom, secmodels)
+        return dom.to_xml()
+
+    @staticmethod
+    def _drive(dom, d, i):
+        disk = dom.device(X.Disk())
+        disk.device = "disk"
+        disk.driver_name = "qemu"
+        if d.protocol != "file":
+            if d.secret is not None:
+                raise LaunchError("remote drives with a secret need the direct backend "
+                                  "(libvirt wants a secret object)")
+            disk.type = "network"
+            disk.source_protocol = d.protocol
+            disk.source_name = d.filename
+            src = disk.node.find("source")
+            for s in d.servers:
+                host = X.SourceHost()
+                if s.transport == "unix":
+                    host.transport, host.socket = "unix", s.socket
+                else:
+                    host.name, host.port = s.host, str(s.port)
+                src.append(host.node)
+            if d.username:
+                disk.auth_username = d.username
+            disk.driver_type = d.format
+        else:
+            path = d.overlay or d.filename
+            import stat as _stat
+            isblk = _stat.S_ISBLK(os.stat(path).st_mode)
+            disk.type = "block" if isblk else "file"
+            if isblk:
+                disk.source_dev = path
+            else:
+                disk.source_file = path
+            disk.driver_type = "qcow2" if d.overlay else d.format
+        disk.driver_cache = "writeback" if d.cachemode == "writeback" else "unsafe"
+        disk.driver_discard = "unmap" if d.discard in ("enable", "besteffort") else "ignore"
+        if d.copyonread:
+            disk.driver_copy_on_read = "on"
+        if d.readonly and not d.overlay:
+            disk.readonly = True
+        disk.target_dev, disk.target_bus = "sd" + _letters(i), "scsi"
+        disk.address_type, disk.address_controller = "drive", "0"
+        disk.address_bus, disk.address_target, disk.address_unit = "0", str(i), "0"
+        if d.blocksize:
+            disk.blockio_logical = disk.blockio_physical = str(d.blocksize)
+
+    def _seclabels(self, dom, secmodels):
+        h = self.handle
+        if h._config.get("hv"):
+            lab = X.SecLabel()
+            lab.type = "none"
+            dom.add(lab)
+            return
+        if "dac" in secmodels and os.geteuid() == 0:
+            # root: the appliance files are root's private files, so qemu runs as root
+            lab = X.SecLabel()
+            lab.type, lab.model, lab.relabel = "static", "dac", "no"
+            lab.label = "+0:+0"
+            dom.add(lab)
+        carried = getattr(h, "_libvirt_seclabel", None)
+        if carried is not None and carried.get("model") not in ("dac", None):
+            dom.node.append(copy.deepcopy(carried))
+
+    # -- launch --
+    def launch(self, appliance, drives, tmpdir):
+        from ..domains import open_connection
+        from ..errors import Error
+        import libvirt
+        try:
+            self.conn = open_connection(self.handle, self.uri)
+        except Error as e:
+            raise LaunchError(str(e)) from None
+        try:
+            caps = self.conn.getCapabilities()
+        except libvirt.libvirtError as e:
+            raise LaunchError("libvirt capabilities: %s" % e.get_error_message()) from None
+        secmodels = [m.text for m in _secmodels(caps)]
+        sock_path = os.path.join(tmpdir, "guestkitd.sock")
+        console_path = os.path.join(tmpdir, "console.log")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        try:
+            listener.bind(sock_path)
+            listener.listen(1)
+            xml = self.domain_xml(appliance, drives, sock_path, console_path, secmodels)
+            self.handle._debug("libvirt domain XML:\n%s" % xml)
+            try:
+                timeout = float(self._setting("launch_timeout") or DEFAULT_LAUNCH_TIMEOUT)
+            except ValueError:
+                raise LaunchError("launch_timeout must be a number of seconds") from None
+            try:
+                self.dom = self.conn.createXML(xml, libvirt.VIR_DOMAIN_START_AUTODESTROY)
+            except libvirt.libvirtError as e:
+                raise LaunchError("libvirt could not start the appliance (URI %s): %s"
+                                  % (self.uri, e.get_error_message())) from None
+            self._console_thread = threading.Thread(target=self._tail_console,
+                                                    args=(console_path,), daemon=True)
+            self._console_thread.start()
+            deadline = time.monotonic() + timeout
+            while True:
+                r, _, _ = select.select([listener], [], [], 0.05)
+                if r:
+                    conn, _ = listener.accept()
+                    break
+                if not self._active():
+                    time.sleep(0.2)
+                    raise LaunchError("the appliance domain stopped before it started%s"
+                                      % self._tail())
+                if time.monotonic() > deadline:
+                    raise LaunchError("the appliance did not connect within %.0f s%s"
+                                      % (timeout, self._tail()))
+        except BaseException:
+            listener.close()
+            self.shutdown(graceful=False)
+            raise
+        listener.close()
+        os.unlink(sock_path)
+        self._deadline = deadline
+        return conn
+
+    def remaining(self):
+        return max(1.0, self._deadline - time.monotonic())
+
+    def _active(self):
+        try:
+            return bool(self.dom.isActive())
+        except Exception:
+            return False
+
+    def _tail_console(self, path):
+        """Follow the console log file: APPLIANCE events and the last lines."""
+        f = None
+        buf = b""
+        while not self._stop_console.is_set():
+            if f is None:
+                try:
+                    f = open(path, "rb")
+                except OSError:
+                    time.sleep(0.05)
+                    continue
+            data = f.read(65536)
+            if not data:
+                time.sleep(0.05)
+                continue
+            self.handle._appliance_output(data)
+            buf += data
+            *lines, buf = buf.split(b"\n")
+            for line in lines:
+                self.console.append(line.decode("utf-8", "replace").rstrip("\r"))
+        if f is not None:
+            f.close()
+
+    def console_tail(self):
+        return list(self.console)
+
+    def _tail(self):
+        lines = [l for l in self.console if l.strip()][-12:]
+        return ("; last console lines:\n  " + "\n  ".join(lines)) if lines else ""
+
+    # -- shutdown --
+    def shutdown(self, graceful=True):
+        import libvirt
+        if self.dom is not None:
+            deadline = time.monotonic() + (10 if graceful else 0)
+            while self._active() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if self._active():
+                try:
+                    self.dom.destroy()
+                except libvirt.libvirtError:
+                    pass
+            self.dom = None
+        self._stop_console.set()
+        if self._console_thread is not None:
+            self._console_thread.join(2)
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except libvirt.libvirtError:
+                pass
+            self.conn = None
+        return None
+
+    def pid(self):
+        if not self.domname:
+            return None
+        for d in ("/run/libvirt/qemu", os.path.expanduser("~/.cache/libvirt/qemu/run")):
+            try:
+                with open(os.path.join(d, self.domname + ".pid")) as f:
+                    return int(f.read().strip())
+            except (OSError, ValueError):
+                continue
+        return None
+
+
+def _secmodels(caps_xml):
+    from lxml import etree
+    root = etree.fromstring(caps_xml.encode(), etree.XMLParser(resolve_entities=False,
+                                                               no_network=True))
+    return root.xpath("./host/secmodel/model")
+
+
+def _letters(i):
+    s = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = chr(ord("a") + r) + s
+    return s

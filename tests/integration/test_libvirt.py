@@ -1,0 +1,105 @@
+"""The libvirt backend against a real libvirtd (started by the tests): the spine's actions,
+read-only drives, nothing left behind; bad URIs and a stopped libvirtd give clear errors."""
+
+import hashlib
+import os
+import subprocess
+
+import pytest
+
+import guestkit
+from tests.conftest import make_image
+from tests.libvirt_server import Libvirtd
+
+
+@pytest.fixture(scope="module")
+def libvirtd(tmp_path_factory):
+    lv = Libvirtd(tmp_path_factory.mktemp("libvirtd")).start()
+    yield lv
+    lv.stop()
+
+
+def sha(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def leftovers():
+    import libvirt
+    c = libvirt.open("qemu:///system")
+    try:
+        return [d.name() for d in c.listAllDomains() if d.name().startswith("guestkit-")]
+    finally:
+        c.close()
+
+
+@pytest.mark.parametrize("spec", ["libvirt", "libvirt:qemu:///system", "libvirt:qemu:///session"])
+def test_spine_through_libvirt(libvirtd, tmp_path, spec):
+    disk = make_image(tmp_path / "disk.img", 128)
+    ro = make_image(tmp_path / "ro.img", 16)
+    before = sha(ro)
+    payload = tmp_path / "payload"
+    payload.write_bytes(os.urandom(3 << 20))
+    g = guestkit.GuestFS(python_return_dict=True)
+    g.set_backend(spec)
+    g.add_drive_opts(disk, format="raw")
+    g.add_drive_opts(ro, format="raw", readonly=True, label="ro")
+    g.launch()
+    tmpdir = g._tmpdir
+    assert g.get_backend() == spec and g.get_pid() > 0
+    assert g.list_devices() == ["/dev/sda", "/dev/sdb"]
+    assert g.list_disk_labels() == {"ro": "/dev/sdb"}
+    g.part_disk("/dev/sda", "mbr")
+    g.mkfs("ext4", "/dev/sda1", label="LV")
+    g.mount("/dev/sda1", "/")
+    g.write("/hello", b"through libvirt\n")
+    assert g.cat("/hello") == "through libvirt\n"
+    g.upload(str(payload), "/payload")
+    out = tmp_path / "out"
+    g.download("/payload", str(out))
+    assert out.read_bytes() == payload.read_bytes()
+    g.mkfs("ext2", "/dev/sdb")                    # into the overlay only
+    assert leftovers()
+    g.close()
+    assert sha(ro) == before
+    assert not leftovers() and not os.path.exists(tmpdir)
+
+
+def test_domain_dies_with_the_process(libvirtd, tmp_path):
+    disk = make_image(tmp_path / "disk.img", 16)
+    script = ("import guestkit, os, time\n"
+              "g = guestkit.GuestFS(); g.set_backend('libvirt')\n"
+              "g.add_drive_opts(%r, format='raw'); g.launch()\n"
+              "print('up', flush=True); time.sleep(600)\n" % disk)
+    import sys
+    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "up"
+    assert leftovers()
+    p.kill()
+    p.wait()
+    import time
+    deadline = time.monotonic() + 20
+    while leftovers() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not leftovers()                      # AUTODESTROY with the connection
+
+
+def test_unreachable_uri(libvirtd, tmp_path):
+    g = guestkit.GuestFS()
+    g.set_backend("libvirt:qemu+tcp://127.0.0.1:1/system")
+    g.add_drive_opts(make_image(tmp_path / "d.img", 8), format="raw")
+    with pytest.raises(guestkit.Error) as e:
+        g.launch()
+    assert "libvirt" in str(e.value) and "connect" in str(e.value)
+    g.close()
+
+
+def test_libvirtd_not_running(tmp_path):
+    assert not os.path.exists("/run/libvirt/libvirt-sock") or True
+    g = guestkit.GuestFS()
+    g.set_backend("libvirt:qemu+unix:///system?socket=%s" % (tmp_path / "none.sock"))
+    g.add_drive_opts(make_image(tmp_path / "d.img", 8), format="raw")
+    with pytest.raises(guestkit.Error) as e:
+        g.launch()
+    assert "backend libvirt" in str(e.value) and "could not connect" in str(e.value)
+    g.close()
