@@ -58,15 +58,34 @@ def mount_basics():
         pass
 
 
+def module_params():
+    """{module: "p1=v1 p2=v2"} from the kernel command line (module.param=value): the
+    kernel leaves those to whoever loads the module, which is us (modprobe would do it)."""
+    out = {}
+    try:
+        with open("/proc/cmdline") as f:
+            words = f.read().split()
+    except OSError:
+        return out
+    for w in words:
+        name, dot, rest = w.partition(".")
+        if dot and "=" in rest and name.replace("_", "").isalnum():
+            out.setdefault(name.replace("-", "_"), []).append(rest)
+    return {k: " ".join(v) for k, v in out.items()}
+
+
 def load_modules(paths):
-    """finit_module each file; modules that are already there are fine."""
+    """finit_module each file, with its parameters from the kernel command line; modules
+    that are already there are fine."""
+    params = module_params()
     for path in paths:
+        name = os.path.basename(path).split(".ko")[0].replace("-", "_")
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             continue
         try:
-            r = _libc.syscall(SYS_FINIT_MODULE, fd, b"", 0)
+            r = _libc.syscall(SYS_FINIT_MODULE, fd, params.get(name, "").encode(), 0)
             if r != 0:
                 e = ctypes.get_errno()
                 if e != 17:                 # EEXIST: already loaded

@@ -7,15 +7,34 @@ NAMESPACE = "guestkit.backends"
 
 def discover():
     """(extensions by name, {entry point name: error}) for every installed backend."""
-    from stevedore import ExtensionManager
     failures = {}
 
     def failed(manager, entrypoint, exc):
         failures[entrypoint.name] = "%s: %s" % (type(exc).__name__, exc)
 
-    mgr = ExtensionManager(namespace=NAMESPACE, invoke_on_load=False,
+    mgr = _manager_class()(namespace=NAMESPACE, invoke_on_load=False,
                            on_load_failure_callback=failed)
     return {ext.name: ext for ext in mgr}, failures
+
+
+def _entry_points():
+    from importlib.metadata import entry_points
+    try:
+        return list(entry_points(group=NAMESPACE))
+    except TypeError:                       # Python < 3.10
+        return list(entry_points().get(NAMESPACE, []))
+
+
+def _manager_class():
+    """stevedore's ExtensionManager, reading the entry points afresh each time: stevedore
+    memoises them per process and sys.path, so a plugin installed while this process runs
+    would otherwise stay invisible."""
+    from stevedore import ExtensionManager
+
+    class FreshExtensionManager(ExtensionManager):
+        def list_entry_points(self):
+            return _entry_points()
+    return FreshExtensionManager
 
 
 def backend_class(name):
@@ -40,13 +59,8 @@ def split_backend(spec):
 
 def distributions():
     """{backend name: the distribution that registers it}."""
-    from importlib.metadata import entry_points
-    try:
-        eps = entry_points(group=NAMESPACE)
-    except TypeError:                       # Python < 3.10
-        eps = entry_points().get(NAMESPACE, [])
     out = {}
-    for ep in eps:
+    for ep in _entry_points():
         dist = getattr(ep, "dist", None)
         out[ep.name] = "%s %s" % (dist.name, dist.version) if dist else "?"
     return out
