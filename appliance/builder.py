@@ -385,6 +385,16 @@ def cache_key(kernel, release, python):
     return h.hexdigest()[:24]
 
 
+def check_private_dir(path):
+    """The cache must be ours: a directory (not a symlink), owned by us, writable by nobody
+    else; otherwise another local user could plant the appliance we boot."""
+    st = os.lstat(path)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        raise ApplianceError("cache directory %s is not a private directory of this user "
+                             "(owner uid %d, mode %o): remove it or set GUESTKIT_CACHEDIR"
+                             % (path, st.st_uid, stat.S_IMODE(st.st_mode)))
+
+
 def default_cachedir():
     d = os.environ.get("GUESTKIT_CACHEDIR") or os.environ.get("LIBGUESTFS_CACHEDIR")
     if d:
@@ -428,6 +438,7 @@ def get_appliance(cachedir=None, kernel=None, python=None, progress=None):
     python = os.path.realpath(python or sys.executable)
     cachedir = cachedir or default_cachedir()
     os.makedirs(cachedir, mode=0o755, exist_ok=True)
+    check_private_dir(cachedir)
     key = cache_key(kernel_path, release, python)
     dest = os.path.join(cachedir, "appliance-" + key)
     initrd = os.path.join(dest, "initrd")
@@ -533,16 +544,14 @@ def build(dest, release, python, progress=None):
             sets.add_file_as("%s/__pycache__/%s.%s.pyc" % (d, fn[:-3], tag), pyc, 0o644,
                              early=early)
 
-        late_elves = []
         for f in stdlib_files:
             # reading modules from the root image costs more than unpacking them: all of
             # the daemon's Python goes into the initramfs
-            early = True
-            sets.add_host_path(f, early=early)
+            sets.add_host_path(f)
             if f.endswith(".py"):
-                add_pyc(f, f, early)
+                add_pyc(f, f)
             else:
-                (early_elves if early else late_elves).append(f)
+                early_elves.append(f)
         for name, src in sources:
             dst = "%s/%s" % (PKG_ROOT, name)
             sets.add_file_as(dst, src, 0o644)
@@ -550,8 +559,6 @@ def build(dest, release, python, progress=None):
         sets.add_bytes(PKG_ROOT + "/guestkit/__init__.py", b"")
         for lib in sorted(shared_libraries(early_elves)):
             sets.add_host_path(lib)
-        for lib in sorted(shared_libraries(late_elves)):
-            sets.add_host_path(lib, early=False)
 
         say("host tools")
         found = tools.find_tools()

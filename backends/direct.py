@@ -37,6 +37,13 @@ def _pdeathsig():
         pass
 
 
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
 def find_qemu(hv=None):
     if hv:
         return hv
@@ -254,6 +261,7 @@ class DirectBackend(Backend):
         qemu = find_qemu(h._prop("hv"))
         self.accel = self.choose_accel(qemu)
         sock_path = os.path.join(tmpdir, "guestkitd.sock")
+        _unlink(sock_path)              # left by an earlier launch that failed
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         listener.bind(sock_path)
         os.chmod(sock_path, 0o600)
@@ -319,6 +327,7 @@ class DirectBackend(Backend):
             self.handle._appliance_output(data)
             buf += data
             *lines, buf = buf.split(b"\n")
+            buf = buf[-4096:]           # a guest printing without newlines stays bounded
             for line in lines:
                 self.console.append(line.decode("utf-8", "replace").rstrip("\r"))
         if buf:

@@ -20,7 +20,7 @@ import time
 import uuid
 
 from .base import Backend, LaunchError
-from .direct import CHANNEL, DEFAULT_LAUNCH_TIMEOUT, DirectBackend, find_qemu
+from .direct import CHANNEL, DEFAULT_LAUNCH_TIMEOUT, DirectBackend, _unlink, find_qemu
 from . import domainxml as X
 from . import kvm
 
@@ -184,6 +184,7 @@ class LibvirtBackend(Backend):
         secmodels = [m.text for m in _secmodels(caps)]
         sock_path = os.path.join(tmpdir, "guestkitd.sock")
         console_path = os.path.join(tmpdir, "console.log")
+        _unlink(sock_path)              # left by an earlier launch that failed
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
         try:
             listener.bind(sock_path)
@@ -251,6 +252,7 @@ class LibvirtBackend(Backend):
             self.handle._appliance_output(data)
             buf += data
             *lines, buf = buf.split(b"\n")
+            buf = buf[-4096:]           # a guest printing without newlines stays bounded
             for line in lines:
                 self.console.append(line.decode("utf-8", "replace").rstrip("\r"))
         if f is not None:

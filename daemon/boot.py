@@ -85,7 +85,8 @@ def load_modules(paths):
         except FileNotFoundError:
             continue
         try:
-            r = _libc.syscall(SYS_FINIT_MODULE, fd, params.get(name, "").encode(), 0)
+            flags = 4 if path.endswith((".xz", ".zst", ".gz")) else 0  # COMPRESSED_FILE
+            r = _libc.syscall(SYS_FINIT_MODULE, fd, params.get(name, "").encode(), flags)
             if r != 0:
                 e = ctypes.get_errno()
                 if e != 17:                 # EEXIST: already loaded

@@ -109,7 +109,16 @@ class Listener:
                 pass
 
     def _handshake(self, conn, hello):
-        """Authenticate CONN; True if it may go on (HELLO sent)."""
+        """Authenticate CONN; True if it may go on (HELLO sent).  The whole handshake has
+        AUTH_TIMEOUT seconds, however slowly the peer trickles its bytes."""
+        timer = threading.Timer(AUTH_TIMEOUT, _shut, (conn,))
+        timer.start()
+        try:
+            return self._authenticate(conn, hello)
+        finally:
+            timer.cancel()
+
+    def _authenticate(self, conn, hello):
         conn.settimeout(AUTH_TIMEOUT)
         try:
             if self.tls is not None:
@@ -160,10 +169,10 @@ class Listener:
         self.client_active = False
 
     def _run(self, conn, hello, session):
-        self.client_active = True
         try:
             c = self._handshake(conn, hello)
             if c is not None:
+                self.client_active = True
                 session(c, self.client_gone)
         except Exception as e:
             print("guestkit: session ended: %s: %s" % (type(e).__name__, e), file=sys.stderr)
@@ -174,6 +183,13 @@ class Listener:
             except OSError:
                 pass
             self.busy.release()
+
+
+def _shut(conn):
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _send(conn, ftype, obj):
@@ -187,16 +203,14 @@ def _ssl_writev(conn):
     return writev
 
 
-def serve_forever(addr, sysroot, verbose=False, token_file=None, tls=None):
+def serve_forever(addr, sysroot, verbose=False, token_file=None):
     """guestkitd --listen: serve this machine's devices under SYSROOT."""
     from .server import Server
     token = read_token(token_file) if token_file else None
-    lst = Listener(addr, token=token, tls=tls)
+    lst = Listener(addr, token=token)
     print("guestkitd: listening on %s" % lst.address(), file=sys.stderr, flush=True)
 
     def session(conn, gone):
-        if isinstance(conn, ssl.SSLSocket):
-            raise RuntimeError("TLS sessions are served by guestkit serve only")
         srv = Server(conn.fileno(), conn.fileno(), sysroot=sysroot, verbose=verbose)
         srv.serve()
 

@@ -53,8 +53,6 @@ class Context:
         self.sysroot = server.sysroot
         self.stream = STREAM_KIND.get(action.name)
         self._in_done = False
-        self._out_buf = bytearray()
-        self._out_started = False
         self._last_progress = 0.0
 
     # -- paths --
@@ -106,10 +104,6 @@ class Context:
     def write(self, data):
         """Send DATA (at most CHUNK_SIZE bytes; bytes or a memoryview) as part of the FileOut
         stream."""
-        self._out_started = True
-        if self._out_buf:
-            self.server.send(P.CHUNK, bytes(self._out_buf))
-            self._out_buf = bytearray()
         for off in range(0, len(data), P.CHUNK_SIZE):
             self.server.send(P.CHUNK, data[off:off + P.CHUNK_SIZE])
         self.check_cancel()
@@ -124,13 +118,7 @@ class Context:
                                   P.TYPE_NAMES.get(ftype, ftype))
 
     def end_out(self, ok):
-        if ok:
-            if self._out_buf:
-                self.server.send(P.CHUNK, bytes(self._out_buf))
-            self.server.send(P.CHUNK, b"")
-        else:
-            self.server.send(P.CANCEL, b"")
-        self._out_buf = bytearray()
+        self.server.send(P.CHUNK if ok else P.CANCEL, b"")
 
 
 class Server:

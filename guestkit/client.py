@@ -63,6 +63,10 @@ class Client:
         self._pending = None           # a reply frame that arrived while still uploading
         self._cancel_sent = None       # serial of the call a CANCEL was sent for
 
+    def _log(self, payload):
+        if self.on_log:
+            self.on_log(bytes(payload[:65536]))
+
     def _recv(self, view):
         try:
             return self.sock.recv_into(view)
@@ -155,6 +159,12 @@ class Client:
             except P.ProtocolError as e:
                 self.lost = str(e)
                 raise SessionLost("%s: %s" % (name, e)) from None
+            except Error:
+                raise
+            except BaseException:
+                # interrupted in the middle of a call (^C): the stream is out of step
+                self.lost = "a call was interrupted"
+                raise
             finally:
                 self._upload_size = None
                 self._pending = None
@@ -172,6 +182,9 @@ class Client:
                 continue        # the daemon gave up the upload after we had sent it all
             if ftype in (P.CHUNK, P.CANCEL):
                 raise P.ProtocolError("unexpected %s frame" % P.TYPE_NAMES[ftype])
+            if ftype == P.LOG:          # text, not JSON
+                self._log(payload)
+                continue
             obj = P.loads(payload)
             if not isinstance(obj, dict):
                 raise P.ProtocolError("%s frame is not an object" % P.TYPE_NAMES[ftype])
@@ -255,6 +268,9 @@ class Client:
             ftype, payload = self.reader.read_frame()
             if ftype == P.CANCEL:
                 return True
+            if ftype == P.LOG:
+                self._log(payload)
+                continue
             if ftype == P.PROGRESS:
                 obj = P.loads(payload)
                 if isinstance(obj, dict):
@@ -297,6 +313,9 @@ class Client:
                     continue
                 if ftype == P.CANCEL:
                     break
+                if ftype == P.LOG:
+                    self._log(payload)
+                    continue
                 obj = P.loads(payload)
                 if ftype == P.PROGRESS and isinstance(obj, dict):
                     self._progress(obj, serial)

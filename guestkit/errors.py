@@ -10,8 +10,10 @@ class Error(RuntimeError):
 
     def __init__(self, message, errno_name=None):
         super().__init__(message)
+        if errno_name is not None and errno_name not in _errno.errorcode.values():
+            errno_name = "EIO"          # the daemon is not trusted to name a real errno
         self.errno_name = errno_name
-        self.errno = getattr(_errno, errno_name, None) if errno_name else None
+        self.errno = getattr(_errno, errno_name) if errno_name else None
 
 
 class ClosedHandle(ValueError):

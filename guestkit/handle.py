@@ -9,7 +9,6 @@ import inspect
 import os
 import sys
 import tempfile
-import threading
 import weakref
 
 from . import events as ev
@@ -55,7 +54,6 @@ class GuestFS:
         self._client = None
         self._tmpdir = None
         self._appliance = None
-        self._lock = threading.RLock()
         self._last_errno = 0
         self._libvirt_creds = None          # set_libvirt_supported_credentials
         self._libvirt_requested = None      # requests of the LIBVIRT_AUTH event in progress
@@ -225,11 +223,6 @@ class GuestFS:
         if isinstance(ret, RStructList):
             return [dict(x) for x in r]
         return r
-
-    # ---- misc python-guestfs compatibility ----
-    def _check_not_closed(self):
-        self._check_open()
-
 
 def _fmt(v):
     if isinstance(v, str):

@@ -22,7 +22,8 @@ class Relay:
         creader = P.FrameReader(client.recv_into)
         inflight = None           # serial of the call the appliance is working on
         uploading = False         # the client is still streaming a FileIn
-        streams_in = _stream_in_actions()
+        downloading = False       # the call in flight streams a FileOut to the client
+        streams_in, streams_out = _stream_actions()
         try:
             while True:
                 # one frame each way per turn: a client streaming an upload must not
@@ -42,8 +43,11 @@ class Relay:
                         break
                     if ftype == P.CALL:
                         obj = P.loads(payload)
+                        if not isinstance(obj, dict):
+                            raise P.ProtocolError("CALL frame is not an object")
                         inflight = obj.get("s")
                         uploading = obj.get("n") in streams_in
+                        downloading = obj.get("n") in streams_out
                     elif ftype in (P.CHUNK, P.CANCEL) and uploading:
                         if ftype == P.CANCEL or not payload:
                             uploading = False
@@ -63,8 +67,8 @@ class Relay:
         except OSError:
             pass
         client_gone()
-        if uploading:
-            _send(self.app, P.CANCEL, b"")
+        if uploading or (downloading and inflight is not None):
+            _send(self.app, P.CANCEL, b"")        # nobody is there to send to or read from
         while inflight is not None:
             ftype, payload = self.app_reader.read_frame()
             if ftype in (P.REPLY, P.ERROR) and P.loads(payload).get("s") == inflight:
@@ -79,9 +83,12 @@ class Relay:
                 break
 
 
-def _stream_in_actions():
+def _stream_actions():
+    """(FileIn actions, FileOut actions)."""
     from .actions import DAEMON_ACTIONS
-    return {n for n, a in DAEMON_ACTIONS.items() if a.streams and a.streams[0].stream == "in"}
+    kinds = {n: a.streams[0].stream for n, a in DAEMON_ACTIONS.items() if a.streams}
+    return ({n for n, k in kinds.items() if k == "in"},
+            {n for n, k in kinds.items() if k == "out"})
 
 
 def _send(sock, ftype, payload):

@@ -1,7 +1,7 @@
 """Actions that run in the library (on the host), not in the appliance."""
 
 from .table import (
-    Action, CONFIG, ANY, String, OptString, Int, Int64, Bool, StringList,
+    Action, CONFIG, ANY, String, OptString, Key, Int, Int64, Bool, StringList,
     OBool, OInt, OString, OStringList, RErr, RInt, RInt64, RBool, RString, RStringList,
     RStruct, ROptString, RHashtable,
 )
@@ -77,7 +77,7 @@ ACTIONS = _props() + [
     Action("add_drive", [String("filename")], RErr(), [
         OBool("readonly"), OString("format"), OString("iface"), OString("name"),
         OString("label"), OString("protocol"), OStringList("server"), OString("username"),
-        OString("secret"), OString("cachemode"), OString("discard"), OBool("copyonread"),
+        Key("secret"), OString("cachemode"), OString("discard"), OBool("copyonread"),
         OInt("blocksize")],
         daemon=False, state=CONFIG, once_had_no_optargs=True, fish_alias=["add"],
         doc="Add a disk image (a host file or device) to the handle.  The first drive added "

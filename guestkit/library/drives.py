@@ -17,12 +17,17 @@ def add_drive(g, filename, readonly=None, format=None, iface=None, name=None, la
                 blocksize=blocksize, protocol=protocol or "file", server=server,
                 username=username, secret=secret, iface=iface, name=name)
     D.check_drive(d)
-    if label is not None and any(x.label == label for x in g._drives):
-        raise Error("add_drive: label %r is already used by another drive" % label, "EINVAL")
-    if len(g._drives) >= 255:
-        raise Error("add_drive: too many drives (at most 255)", "EINVAL")
-    g._drives.append(d)
+    _append(g, d)
     g._debug("added drive %d: %r" % (len(g._drives) - 1, d))
+
+
+def _append(g, d, caller="add_drive"):
+    if d.label is not None and any(x.label == d.label for x in g._drives):
+        raise Error("%s: label %r is already used by another drive" % (caller, d.label),
+                    "EINVAL")
+    if len(g._drives) >= 255:
+        raise Error("%s: too many drives (at most 255)" % caller, "EINVAL")
+    g._drives.append(d)
 
 
 def add_drive_ro(g, filename):
@@ -36,8 +41,12 @@ def add_drive_scratch(g, size, name=None, label=None, blocksize=None):
     D.disk_create(path, "raw", size)
     d = D.Drive(path, format="raw", label=label, blocksize=blocksize, scratch=True,
                 cachemode="unsafe", name=name)
-    D.check_drive(d)
-    g._drives.append(d)
+    try:
+        D.check_drive(d)
+        _append(g, d, "add_drive_scratch")
+    except Error:
+        os.unlink(path)
+        raise
 
 
 def disk_create(g, filename, format, size, backingfile=None, backingformat=None,

@@ -27,6 +27,7 @@ def launch(g):
     name, param = split_backend(g._config.backend_name())
     cls = backend_class(name)
     g._state = STATE_LAUNCHING
+    client = None
     try:
         building = []
 
@@ -62,13 +63,14 @@ def launch(g):
         except Exception as e:          # a third-party backend's own failure
             raise Error("launch: backend %s failed: %s: %s" % (name, type(e).__name__, e),
                         "EIO") from e
-        client = Client(sock, on_progress=g._on_progress)
+        client = Client(sock, on_progress=g._on_progress,
+                        on_log=lambda text: g._debug("daemon: %s" % text.decode(
+                            "utf-8", "replace").rstrip()))
         try:
             wait = backend.remaining() if hasattr(backend, "remaining") else 300
             hello = client.read_hello(timeout=wait)
         except SessionLost as e:
             tail = backend.console_tail()[-10:]
-            backend.shutdown(graceful=False)
             raise Error("launch: backend %s: %s%s" % (
                 name, e, "; last console lines:\n  " + "\n  ".join(tail) if tail else ""),
                 "EIO") from None
@@ -79,6 +81,9 @@ def launch(g):
             client.call("internal_setup", [], {"labels": labels})
     except BaseException:
         g._state = STATE_CONFIG
+        if client is not None:
+            client.close()
+        g._client = None
         if g._backend is not None:
             try:
                 g._backend.shutdown(graceful=False)
@@ -98,23 +103,29 @@ def shutdown(g):
         return
     client, backend = g._client, g._backend
     error = None
-    if client is not None and not client.lost:
-        try:
-            if g._prop("autosync"):
+    if client is not None:
+        if not client.lost and g._prop("autosync"):
+            try:
                 client.call("internal_autosync", [], {})
-            if getattr(backend, "owns_appliance", True):
+            except Error as e:
+                error = e
+        # the appliance syncs and unmounts again as it powers off, even if autosync failed
+        if not client.lost and getattr(backend, "owns_appliance", True):
+            try:
                 client.call("internal_exit", [], {})
-        except Error as e:
-            error = e
+            except Error as e:
+                error = error or e
         client.close()
-    status = backend.shutdown(graceful=error is None)
+    status = backend.shutdown(graceful=client is not None and not client.lost)
     g._client = None
     g._backend = None
     g._state = STATE_DEAD
     g._events.emit(ev.EVENT_SUBPROCESS_QUIT)
     g._debug("appliance exited with status %r" % status)
-    if error is not None and "gone" not in str(error):
-        raise Error("shutdown: %s" % error, error.errno_name)
+    if error is not None:
+        from ..client import SessionLost
+        if not isinstance(error, SessionLost):
+            raise Error("shutdown: %s" % error, error.errno_name)
 
 
 def close(g):
