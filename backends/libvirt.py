@@ -22,6 +22,7 @@ import uuid
 from .base import Backend, LaunchError
 from .direct import CHANNEL, DEFAULT_LAUNCH_TIMEOUT, DirectBackend, _unlink, find_qemu
 from . import domainxml as X
+from ..drives import disk_letters
 from . import kvm
 
 
@@ -145,7 +146,7 @@ class LibvirtBackend(Backend):
             disk.driver_copy_on_read = "on"
         if d.readonly and not d.overlay:
             disk.readonly = True
-        disk.target_dev, disk.target_bus = "sd" + _letters(i), "scsi"
+        disk.target_dev, disk.target_bus = "sd" + disk_letters(i), "scsi"
         disk.address_type, disk.address_controller = "drive", "0"
         disk.address_bus, disk.address_target, disk.address_unit = "0", str(i), "0"
         if d.blocksize:
@@ -306,12 +307,3 @@ def _secmodels(caps_xml):
     root = etree.fromstring(caps_xml.encode(), etree.XMLParser(resolve_entities=False,
                                                                no_network=True))
     return root.xpath("./host/secmodel/model")
-
-
-def _letters(i):
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(ord("a") + r) + s
-    return s

@@ -50,6 +50,16 @@ class Drive:
         return "Drive(%r, format=%r, readonly=%r)" % (self.filename, self.format, self.readonly)
 
 
+def disk_letters(index):
+    """The letters of drive INDEX's name: 0 -> a, 25 -> z, 26 -> aa (as /dev/sdX)."""
+    s = ""
+    index += 1
+    while index:
+        index, r = divmod(index - 1, 26)
+        s = chr(ord("a") + r) + s
+    return s
+
+
 # ---- header probing ---------------------------------------------------------------------------
 
 def probe_format(filename):

@@ -84,13 +84,4 @@ def disk_has_backing_file(g, filename):
 
 
 def list_disk_labels(g):
-    return [[d.label, "/dev/sd%s" % _letters(i)] for i, d in enumerate(g._drives) if d.label]
-
-
-def _letters(i):
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(ord("a") + r) + s
-    return s
+    return [[d.label, "/dev/sd%s" % D.disk_letters(i)] for i, d in enumerate(g._drives) if d.label]
