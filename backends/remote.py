@@ -66,7 +66,9 @@ class RemoteBackend(Backend):
                 fam = socket.AF_INET6 if ":" in where[0] else socket.AF_INET
                 s = socket.socket(fam, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
             try:
+                s.settimeout(min(timeout, 10.0))      # an unreachable host must not hang
                 s.connect(where)
+                s.settimeout(None)
             except BaseException:
                 s.close()
                 raise
@@ -77,6 +79,8 @@ class RemoteBackend(Backend):
         except (ConnectionRefusedError, FileNotFoundError) as e:
             raise LaunchError("no guestkit server at %s after %.0f s: %s"
                               % (self.param, timeout, e)) from None
+        except socket.timeout:
+            raise LaunchError("connecting to %s timed out" % self.param) from None
         except OSError as e:
             raise LaunchError("cannot connect to %s: %s" % (self.param, e)) from None
         if kind == "tcp":

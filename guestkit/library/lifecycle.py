@@ -172,7 +172,7 @@ def is_busy(g):
 
 
 def get_state(g):
-    return min(g._state, 2)
+    return g._state if g._state <= 2 else 0     # after shutdown: config, as libguestfs
 
 
 def get_pid(g):
