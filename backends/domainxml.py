@@ -1,6 +1,7 @@
 """The appliance's libvirt domain, declared with the XML model of guestkit.xmlmodel:
 every element is a small class of XPath-bound fields, defaults filled in one place."""
 
+from ..domains import Disk as ReadDisk, Host as SourceHost, SecLabel  # noqa: F401
 from ..xmlmodel import XMLObject, XMLProperty
 
 
@@ -47,12 +48,9 @@ class ApplianceDomain(XMLObject):
         return dev
 
 
-class Disk(XMLObject):
-    ROOT = "disk"
-    type = XMLProperty("./@type")
-    device = XMLProperty("./@device")
+class Disk(ReadDisk):
+    """A disk to write: the fields add_domain reads, plus those the appliance sets."""
     driver_name = XMLProperty("./driver/@name")
-    driver_type = XMLProperty("./driver/@type")
     driver_cache = XMLProperty("./driver/@cache")
     driver_discard = XMLProperty("./driver/@discard")
     driver_copy_on_read = XMLProperty("./driver/@copy_on_read")
@@ -62,7 +60,6 @@ class Disk(XMLObject):
     source_name = XMLProperty("./source/@name")
     target_dev = XMLProperty("./target/@dev")
     target_bus = XMLProperty("./target/@bus")
-    readonly = XMLProperty("./readonly", is_bool=True)
     address_type = XMLProperty("./address/@type")
     address_controller = XMLProperty("./address/@controller")
     address_bus = XMLProperty("./address/@bus")
@@ -70,15 +67,6 @@ class Disk(XMLObject):
     address_unit = XMLProperty("./address/@unit")
     blockio_logical = XMLProperty("./blockio/@logical_block_size")
     blockio_physical = XMLProperty("./blockio/@physical_block_size")
-    auth_username = XMLProperty("./auth/@username")
-
-
-class SourceHost(XMLObject):
-    ROOT = "host"
-    name = XMLProperty("./@name")
-    port = XMLProperty("./@port")
-    transport = XMLProperty("./@transport")
-    socket = XMLProperty("./@socket")
 
 
 class Controller(XMLObject):
@@ -120,12 +108,3 @@ class Interface(XMLObject):
     ROOT = "interface"
     type = XMLProperty("./@type")
     model = XMLProperty("./model/@type")
-
-
-class SecLabel(XMLObject):
-    ROOT = "seclabel"
-    type = XMLProperty("./@type")
-    model = XMLProperty("./@model")
-    relabel = XMLProperty("./@relabel")
-    label = XMLProperty("./label")
-    imagelabel = XMLProperty("./imagelabel")
