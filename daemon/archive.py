@@ -53,13 +53,6 @@ def _compress_option(compress, packing):
     return [opt_out if packing else opt_in]
 
 
-def _stop_sender(ctx):
-    """Ask the library to stop a FileIn stream that has nowhere to go."""
-    try:
-        ctx.server.send(P.CANCEL, b"")
-    except OSError:
-        pass
-
 
 def _guest_dir(ctx, directory):
     """The resolved appliance path of the guest directory DIRECTORY (it must exist)."""
@@ -270,7 +263,7 @@ def _tar_in(ctx, directory, compress=None, xattrs=None, selinux=None, acls=None)
             argv.append("--acls")
         staging = _make_staging(dest)
     except BaseException:
-        _stop_sender(ctx)          # the data has nowhere to go
+        ctx.stop_sender()          # the data has nowhere to go
         raise
     try:
         _unpack(ctx, argv + ["-C", staging])
@@ -297,7 +290,7 @@ def _unpack(ctx, argv):
         p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, env=_ENV, close_fds=True)
     except FileNotFoundError:
-        _stop_sender(ctx)
+        ctx.stop_sender()
         raise DaemonError("tar: command not found in the appliance", "ENOENT") from None
 
     def drain():
@@ -324,7 +317,7 @@ def _unpack(ctx, argv):
         except BrokenPipeError:
             # tar stopped reading: a bad archive (tar fails), or data after the end of the
             # archive (tar succeeds).  Stop the library and drop what is on its way.
-            _stop_sender(ctx)
+            ctx.stop_sender()
             broken = True
         else:
             broken = False
@@ -469,7 +462,7 @@ def do_upload_offset(ctx, remotefilename, offset):
             raise DaemonError("%s: offset is negative" % remotefilename, "EINVAL")
         fd, _, _ = _open_target(ctx, remotefilename, os.O_WRONLY | os.O_CREAT)
     except BaseException:
-        _stop_sender(ctx)
+        ctx.stop_sender()
         raise
     pos = 0
     try:
@@ -477,7 +470,7 @@ def do_upload_offset(ctx, remotefilename, offset):
             try:
                 _write_all(fd, chunk, offset + pos)
             except OSError:
-                _stop_sender(ctx)
+                ctx.stop_sender()
                 raise
             pos += len(chunk)
             ctx.progress(pos, 0)

@@ -807,7 +807,7 @@ def do_base64_in(ctx, filename):
     try:
         fd, _ = open_guest_write(ctx, filename, os.O_TRUNC)
     except BaseException:
-        _stop_sender(ctx)
+        ctx.stop_sender()
         raise
     blank = re.compile(rb"[ \t\r\n]+")
     bad = re.compile(rb"[^A-Za-z0-9+/=]")
@@ -835,7 +835,7 @@ def do_base64_in(ctx, filename):
             if pending:
                 raise _einval("base64_in: the base64 input is truncated")
         except (DaemonError, binascii.Error, OSError) as e:
-            _stop_sender(ctx)
+            ctx.stop_sender()
             if isinstance(e, binascii.Error):
                 raise _einval("base64_in: %s" % e) from None
             raise
@@ -849,10 +849,3 @@ def _write_all(fd, data):
         n = os.write(fd, view)
         view = view[n:]
 
-
-def _stop_sender(ctx):
-    """Ask the library to stop a FileIn stream whose data has nowhere to go."""
-    try:
-        ctx.server.send(P.CANCEL, b"")
-    except OSError:
-        pass

@@ -53,6 +53,7 @@ class Context:
         self.sysroot = server.sysroot
         self.stream = STREAM_KIND.get(action.name)
         self._in_done = False
+        self._stop_sent = False
         self._last_progress = 0.0
 
     # -- paths --
@@ -91,6 +92,15 @@ class Context:
                 self._in_done = True
                 return
             yield payload
+
+    def stop_sender(self):
+        """Ask the library to stop a FileIn stream whose data has nowhere to go (once)."""
+        if self.stream == "in" and not self._in_done and not self._stop_sent:
+            self._stop_sent = True
+            try:
+                self.server.send(P.CANCEL, b"")
+            except OSError:
+                pass
 
     def drain_in(self):
         if self.stream == "in":
@@ -219,6 +229,7 @@ class Server:
                 raise
             if ctx is not None:
                 if ctx.stream == "in":
+                    ctx.stop_sender()       # a failed upload: stop sending, then drain
                     ctx.drain_in()
                 elif ctx.stream == "out":
                     ctx.end_out(False)

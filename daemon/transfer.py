@@ -8,7 +8,6 @@ import errno
 import os
 import stat
 
-from . import protocol as P
 from .files import guest_regular
 from .util import DaemonError, device, open_nonblocking
 
@@ -41,7 +40,7 @@ def do_upload(ctx, remotefilename):
     except BaseException:
         # tell the library to stop streaming: the data has nowhere to go (it answers with
         # CANCEL, which ends the stream the server then drains)
-        _stop_sender(ctx)
+        ctx.stop_sender()
         raise
     pos = 0
     try:
@@ -52,20 +51,13 @@ def do_upload(ctx, remotefilename):
                     n = os.write(fd, view)
                     view = view[n:]
             except OSError:
-                _stop_sender(ctx)
+                ctx.stop_sender()
                 raise
             pos += len(chunk)
             ctx.progress(pos, 0)
         ctx.progress(pos, 0, force=True)
     finally:
         os.close(fd)
-
-
-def _stop_sender(ctx):
-    try:
-        ctx.server.send(P.CANCEL, b"")
-    except OSError:
-        pass
 
 
 def do_download(ctx, remotefilename):
