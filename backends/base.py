@@ -6,6 +6,7 @@ connected byte stream to its daemon.  Backends are found with stevedore in the
 """
 
 import abc
+import collections
 
 
 class LaunchError(Exception):
@@ -47,3 +48,30 @@ class Backend(abc.ABC):
     def console_tail(self):
         """The last lines the appliance printed on its console (for error messages)."""
         return []
+
+
+class ConsoleLog:
+    """What the appliance printed on its console: every chunk goes to the handle (APPLIANCE
+    events), the last lines are kept for error messages.  Bounded whatever the guest prints."""
+
+    def __init__(self, handle, maxlines=60):
+        self.handle = handle
+        self.lines = collections.deque(maxlen=maxlines)
+        self._partial = b""
+
+    def feed(self, data):
+        self.handle._appliance_output(data)
+        *lines, rest = (self._partial + data).split(b"\n")
+        self._partial = rest[-4096:]            # no newline for ever: stay bounded
+        for line in lines:
+            self.lines.append(line.decode("utf-8", "replace").rstrip("\r"))
+
+    def flush(self):
+        if self._partial:
+            self.lines.append(self._partial.decode("utf-8", "replace"))
+            self._partial = b""
+
+    def describe(self, empty=""):
+        """The last non-empty lines, as the end of an error message."""
+        lines = [l for l in self.lines if l.strip()][-12:]
+        return ("; last console lines:\n  " + "\n  ".join(lines)) if lines else empty

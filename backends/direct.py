@@ -6,7 +6,6 @@ listens on; qemu is controlled over QMP (qemu.qmp) for a clean stop; and it neve
 the process that started it (PR_SET_PDEATHSIG).
 """
 
-import collections
 import ctypes
 import os
 import select
@@ -17,7 +16,7 @@ import subprocess
 import threading
 import time
 
-from .base import Backend, LaunchError
+from .base import Backend, ConsoleLog, LaunchError
 from . import kvm
 
 CHANNEL = "org.guestkit.channel.0"
@@ -136,7 +135,7 @@ class DirectBackend(Backend):
     def __init__(self, handle, param=None):
         super().__init__(handle, param)
         self.proc = None
-        self.console = collections.deque(maxlen=60)
+        self.console = ConsoleLog(handle)
         self._console_thread = None
         self.qmp = None
         self.qmp_path = None
@@ -318,29 +317,20 @@ class DirectBackend(Backend):
             os.setpgid(0, 0)
 
     def _read_console(self):
-        f = self.proc.stdout
-        buf = b""
+        fd = self.proc.stdout.fileno()
         while True:
-            data = os.read(f.fileno(), 65536)
+            data = os.read(fd, 65536)
             if not data:
                 break
-            self.handle._appliance_output(data)
-            buf += data
-            *lines, buf = buf.split(b"\n")
-            buf = buf[-4096:]           # a guest printing without newlines stays bounded
-            for line in lines:
-                self.console.append(line.decode("utf-8", "replace").rstrip("\r"))
-        if buf:
-            self.console.append(buf.decode("utf-8", "replace"))
+            self.console.feed(data)
+        self.console.flush()
 
     def console_tail(self):
-        return list(self.console)
+        return list(self.console.lines)
 
     def _tail(self):
-        lines = [l for l in self.console if l.strip()][-12:]
-        if not lines:
-            return " (the console printed nothing; set_verbose(True) to see the boot)"
-        return "; last console lines:\n  " + "\n  ".join(lines)
+        return self.console.describe(
+            " (the console printed nothing; set_verbose(True) to see the boot)")
 
     # -- QMP --
     def connect_qmp(self):

@@ -10,7 +10,6 @@ security drivers (selinux, apparmor) get no label of ours, but a non-dac seclabe
 add_domain is carried over; a custom hypervisor gets ``seclabel type='none'``.
 """
 
-import collections
 import copy
 import os
 import select
@@ -19,7 +18,7 @@ import threading
 import time
 import uuid
 
-from .base import Backend, LaunchError
+from .base import Backend, ConsoleLog, LaunchError
 from .direct import CHANNEL, DEFAULT_LAUNCH_TIMEOUT, DirectBackend, _unlink, find_qemu
 from . import domainxml as X
 from ..drives import disk_letters
@@ -44,7 +43,7 @@ class LibvirtBackend(Backend):
         self.conn = None
         self.dom = None
         self.domname = None
-        self.console = collections.deque(maxlen=60)
+        self.console = ConsoleLog(handle)
         self._stop_console = threading.Event()
         self._console_thread = None
 
@@ -238,7 +237,6 @@ class LibvirtBackend(Backend):
     def _tail_console(self, path):
         """Follow the console log file: APPLIANCE events and the last lines."""
         f = None
-        buf = b""
         while not self._stop_console.is_set():
             if f is None:
                 try:
@@ -250,21 +248,16 @@ class LibvirtBackend(Backend):
             if not data:
                 time.sleep(0.05)
                 continue
-            self.handle._appliance_output(data)
-            buf += data
-            *lines, buf = buf.split(b"\n")
-            buf = buf[-4096:]           # a guest printing without newlines stays bounded
-            for line in lines:
-                self.console.append(line.decode("utf-8", "replace").rstrip("\r"))
+            self.console.feed(data)
         if f is not None:
             f.close()
+        self.console.flush()
 
     def console_tail(self):
-        return list(self.console)
+        return list(self.console.lines)
 
     def _tail(self):
-        lines = [l for l in self.console if l.strip()][-12:]
-        return ("; last console lines:\n  " + "\n  ".join(lines)) if lines else ""
+        return self.console.describe()
 
     # -- shutdown --
     def shutdown(self, graceful=True):
