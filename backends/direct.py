@@ -326,6 +326,14 @@ class DirectBackend(Backend):
         self.console.flush()
 
     def console_tail(self):
+        # called after a failure: let a qemu that is exiting finish printing why
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+            if self._console_thread is not None and self.proc.poll() is not None:
+                self._console_thread.join(2)
         return list(self.console.lines)
 
     def _tail(self):
