@@ -186,7 +186,7 @@ import sys, json
 sys.path[:0] = [%(stage)r]
 import guestkit.daemon.main, guestkit.daemon.boot
 if not %(early)r:
-    import guestkit.daemon.server
+    import guestkit.daemon.server, guestkit.daemon.network
     guestkit.daemon.server.load_handlers()
     for extra in %(extra)r:
         __import__(extra)

@@ -207,6 +207,8 @@ class DirectBackend(Backend):
         args = list(KERNEL_ARGS)
         # the daemon attaches the drives one by one, so that names follow the add order
         args.append("guestkit.drives=%d" % len(h._drives))
+        if h._prop("network"):
+            args.append("guestkit.network=1")
         if acpi_off is None:
             acpi_off = h._prop("smp") == 1 and self._setting("machine") in (None, "q35", "pc")
         if acpi_off:

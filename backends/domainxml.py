@@ -108,3 +108,6 @@ class Interface(XMLObject):
     ROOT = "interface"
     type = XMLProperty("./@type")
     model = XMLProperty("./model/@type")
+    ip_family = XMLProperty("./ip/@family")
+    ip_address = XMLProperty("./ip/@address")
+    ip_prefix = XMLProperty("./ip/@prefix")

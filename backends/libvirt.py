@@ -103,6 +103,8 @@ class LibvirtBackend(Backend):
         if h._prop("network"):
             nic = dom.device(X.Interface())
             nic.type, nic.model = "user", "virtio"
+            # the same addresses as the direct backend's slirp (daemon/network.py)
+            nic.ip_family, nic.ip_address, nic.ip_prefix = "ipv4", "169.254.0.0", "16"
         self._seclabels(dom, secmodels)
         return dom.to_xml()
 

@@ -17,9 +17,9 @@ import subprocess
 from . import protocol as P
 from .files import guest_regular
 from .guestpath import resolve, to_guest
-from .util import PATH, DaemonError, device, open_nonblocking, run
+from .util import (ENV, PATH, DaemonError, device, guess_errno, open_nonblocking, run,
+                   tool_error)
 
-_ENV = {"PATH": PATH, "LC_ALL": "C", "LANG": "C"}
 _CHUNK = P.CHUNK_SIZE
 _ERR_TAIL = 16 << 10          # how much of a tool's stderr is kept for the error message
 
@@ -89,31 +89,6 @@ def _kill(procs):
             pass
 
 
-def _tool_error(argv, err, code):
-    text = bytes(err).decode("utf-8", "replace").strip()
-    tool = os.path.basename(argv[0])
-    if text.startswith(tool + ": "):
-        text = text[len(tool) + 2:]
-    return DaemonError("%s: %s" % (tool, text or "exit status %d" % code),
-                       _guess_errno(text))
-
-
-def _guess_errno(text):
-    t = text.lower()
-    for needle, name in (("no space left", "ENOSPC"), ("wrote only", "ENOSPC"),
-                         ("read-only", "EROFS"),
-                         ("no such file", "ENOENT"), ("permission denied", "EACCES"),
-                         ("not a directory", "ENOTDIR"), ("is a directory", "EISDIR"),
-                         ("file too large", "EFBIG"), ("out of allowed range", "EFBIG"),
-                         ("disk quota", "EDQUOT"), ("file exists", "EEXIST"),
-                         ("invalid argument", "EINVAL"), ("not in gzip format", "EINVAL"),
-                         ("not an xz", "EINVAL"), ("does not look like a tar", "EINVAL"),
-                         ("unexpected eof", "EINVAL")):
-        if needle in t:
-            return name
-    return "EIO"
-
-
 def _stream_out(ctx, cmds, cwd=None, ok=(0,), check_stderr=None):
     """Run the pipeline CMDS (lists of argv) and send what the last one writes as the FileOut
     stream, checking for a cancel from the library while the tools work.  Progress is sent
@@ -127,7 +102,7 @@ def _stream_out(ctx, cmds, cwd=None, ok=(0,), check_stderr=None):
         for argv in cmds:
             try:
                 p = subprocess.Popen(argv, stdin=prev, stdout=subprocess.PIPE, stderr=err_w,
-                                     cwd=cwd, env=_ENV, close_fds=True)
+                                     cwd=cwd, env=ENV, close_fds=True)
             except FileNotFoundError:
                 raise DaemonError("%s: command not found in the appliance" % argv[0],
                                   "ENOENT") from None
@@ -186,7 +161,7 @@ def _stream_out(ctx, cmds, cwd=None, ok=(0,), check_stderr=None):
             os.close(err_w)
     for argv, code in zip(cmds, codes):
         if code not in ok:
-            raise _tool_error(argv, err, code)
+            raise tool_error(argv, err, code)
     if check_stderr is not None:
         check_stderr(bytes(err).decode("utf-8", "replace"))
     ctx.progress(pos, 0, force=True)
@@ -239,7 +214,7 @@ def do_cpio_out(ctx, directory, format=None):
         # cpio skips what it cannot store (a file over 4 GiB in newc) with a message and
         # exit status 0: an archive without some of the files is an error
         if err.strip():
-            raise DaemonError("cpio: %s" % err.strip()[-2000:], _guess_errno(err))
+            raise DaemonError("cpio: %s" % err.strip()[-2000:], guess_errno(err))
     # find never follows a symlink (-P); cpio reads files by the names find gives, which
     # contain no symlink but maybe the last component (cpio lstat()s it, never opens it)
     _stream_out(ctx, [["find", ".", "-print0"],
@@ -288,7 +263,7 @@ def _unpack(ctx, argv):
     err = bytearray()
     try:
         p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, env=_ENV, close_fds=True)
+                             stderr=subprocess.PIPE, env=ENV, close_fds=True)
     except FileNotFoundError:
         ctx.stop_sender()
         raise DaemonError("tar: command not found in the appliance", "ENOENT") from None
@@ -336,7 +311,7 @@ def _unpack(ctx, argv):
     finally:
         p.stderr.close()
     if code != 0:
-        raise _tool_error(argv, err, code)
+        raise tool_error(argv, err, code)
     ctx.progress(pos, 0, force=True)
 
 
@@ -572,7 +547,7 @@ def _ext_geometry(dev):
 def _ext_free_ranges(dev, start, stop):
     """The free block ranges [a, b] of DEV that meet [START, STOP], sorted, clipped."""
     p = subprocess.Popen(["dumpe2fs", dev], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                         env=_ENV)
+                         env=ENV)
     out = []
     try:
         for raw in p.stdout:

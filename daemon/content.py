@@ -16,10 +16,8 @@ import subprocess
 from . import protocol as P
 from .files import (MAX_READ, REPLY_LIMIT, checksum_fd, guest_regular, open_guest_read,
                     open_guest_write)
-from .util import PATH, DaemonError, device, open_nonblocking
+from .util import ENV, PATH, DaemonError, device, open_nonblocking, run_tool
 
-_ENV = {"PATH": PATH, "LC_ALL": "C", "LANG": "C"}
-_PIPE_READ = 1 << 16
 
 
 # ---- tools ----------------------------------------------------------------------------------
@@ -40,65 +38,6 @@ class _Out:
         if self.buf:
             data, self.buf = bytes(self.buf), bytearray()
             self.ctx.write(data)
-
-
-def _tool_error(argv, rc, err):
-    text = err.decode("utf-8", "replace").strip() or "exit status %d" % rc
-    low = text.lower()
-    ename = "EIO"
-    for needle, name in (("no such file", "ENOENT"), ("not a directory", "ENOTDIR"),
-                         ("is a directory", "EISDIR"), ("invalid", "EINVAL"),
-                         ("no space left", "ENOSPC"), ("read-only", "EROFS"),
-                         ("permission denied", "EACCES"), ("not supported", "ENOTSUP")):
-        if needle in low:
-            ename = name
-            break
-    return DaemonError("%s: %s" % (os.path.basename(argv[0]), text), ename)
-
-
-def run_tool(argv, stdin, on_out, ok=(0,), on_tick=None):
-    """Run ARGV with STDIN (a file descriptor, or None for nothing) and pass every piece of
-    its standard output to ON_OUT as it comes; returns the exit status.  Standard error is
-    kept (its first 64 KiB) for the error message.  If ON_OUT raises (output too large,
-    cancelled by the user) the tool is killed."""
-    import selectors
-    try:
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL if stdin is None else stdin,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_ENV,
-                             close_fds=True)
-    except FileNotFoundError:
-        raise DaemonError("%s: command not found in the appliance" % argv[0],
-                          "ENOENT") from None
-    err = bytearray()
-    sel = selectors.DefaultSelector()
-    try:
-        sel.register(p.stdout, selectors.EVENT_READ, True)
-        sel.register(p.stderr, selectors.EVENT_READ, False)
-        live = 2
-        while live:
-            for key, _ in sel.select():
-                b = os.read(key.fileobj.fileno(), _PIPE_READ)
-                if not b:
-                    sel.unregister(key.fileobj)
-                    live -= 1
-                elif key.data:
-                    on_out(b)
-                elif len(err) < 65536:
-                    err += b
-            if on_tick is not None:
-                on_tick()
-        rc = p.wait()
-    except BaseException:
-        p.kill()
-        p.wait()
-        raise
-    finally:
-        sel.close()
-        p.stdout.close()
-        p.stderr.close()
-    if rc not in ok:
-        raise _tool_error(argv, rc, bytes(err))
-    return rc
 
 
 def tool_output(argv, stdin, what, limit=REPLY_LIMIT, ok=(0,)):
@@ -615,7 +554,7 @@ def _through_decompressor(fd, argv):
     result."""
     try:
         p = subprocess.Popen(argv, stdin=fd, stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, env=_ENV, close_fds=True)
+                             stderr=subprocess.DEVNULL, env=ENV, close_fds=True)
     except FileNotFoundError:
         raise DaemonError("%s: command not found in the appliance" % argv[0],
                           "ENOENT") from None

@@ -11,7 +11,7 @@ import subprocess
 
 from . import protocol as P
 from .guestpath import to_guest
-from .util import PATH, DaemonError, open_nonblocking, run
+from .util import ENV, DaemonError, open_nonblocking, run, tool_error
 
 #: the largest reply cat/read_file/read_lines send: the whole reply frame, encoded, must stay
 #: under the protocol's bound or the library would have to end the session
@@ -159,10 +159,9 @@ def do_checksum(ctx, csumtype, path):
 def _run_stdin(argv, fd):
     """Run a tool with FD as its standard input; returns its standard output."""
     p = subprocess.run(argv, stdin=fd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       env={"PATH": PATH, "LC_ALL": "C"})
+                       env=ENV)
     if p.returncode != 0:
-        raise DaemonError("%s: %s" % (argv[0], p.stderr.decode("utf-8", "replace").strip()
-                                      or "exit status %d" % p.returncode), "EIO")
+        raise tool_error(argv, p.stderr, p.returncode)
     return p.stdout.decode("ascii", "replace")
 
 

@@ -18,7 +18,7 @@ defaults give on this machine, without paying the benchmark again (~4 s instead 
 import os
 import subprocess
 
-from .util import PATH, DaemonError, device, fail
+from .util import ENV, DaemonError, device, fail
 
 # cryptsetup's exit codes (cryptsetup(8) RETURN CODES)
 _EXIT_ERRNO = {1: "EINVAL", 2: "EPERM", 3: "ENOMEM", 4: "ENODEV", 5: "EBUSY"}
@@ -52,7 +52,7 @@ def _cryptsetup(args, key=None, newkey=None, what="cryptsetup"):
             p = subprocess.run(argv, input=_key_bytes(key) if key is not None else b"",
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                pass_fds=pass_fds,
-                               env={"PATH": PATH, "LC_ALL": "C", "LANG": "C"})
+                               env=ENV)
         except FileNotFoundError:
             raise DaemonError("cryptsetup: command not found in the appliance (the luks "
                               "feature is not available)", "ENOTSUP") from None

@@ -53,6 +53,13 @@ def appliance_init():
     except (OSError, ValueError) as e:
         print("guestkitd: %s" % e, file=sys.stderr, flush=True)
     marks["disks"] = round(time.monotonic() - t0, 3)
+    if opts.get("network") == "1":
+        try:
+            from . import network
+            network.bring_up()
+        except Exception as e:      # the daemon still serves; rsync_in/out will say why
+            print("guestkitd: network: %s" % e, file=sys.stderr, flush=True)
+        marks["network"] = round(time.monotonic() - t0, 3)
     os.makedirs("/sysroot", exist_ok=True)
     # import the handlers while the kernel finishes probing the virtio-serial port
     from .server import load_handlers, Server

@@ -8,6 +8,8 @@ import subprocess
 
 # tools live here in the appliance; on a host the usual PATH applies too
 PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+# the environment every tool runs with
+ENV = {"PATH": PATH, "LC_ALL": "C", "LANG": "C"}
 
 
 class DaemonError(Exception):
@@ -28,7 +30,7 @@ def run(argv, *, input=None, check=True, env=None, cwd=None, timeout=None,
 
     A failure raises DaemonError quoting the tool's stderr.
     """
-    e = {"PATH": PATH, "LC_ALL": "C", "LANG": "C"}
+    e = dict(ENV)
     if env:
         e.update(env)
     try:
@@ -43,23 +45,97 @@ def run(argv, *, input=None, check=True, env=None, cwd=None, timeout=None,
     err = p.stderr.decode("utf-8", "surrogateescape") if isinstance(p.stderr, bytes) \
         else p.stderr
     if check and p.returncode != 0:
-        msg = (err.strip() or out.strip() or "exit status %d" % p.returncode)
-        raise DaemonError("%s: %s" % (os.path.basename(argv[0]), msg),
-                          _guess_errno(err))
+        raise tool_error(argv, err.strip() or out, p.returncode)
     return out, err, p.returncode
 
 
-def _guess_errno(text):
+# what a tool's message says -> the errno name to report; the first match wins, so the more
+# specific needles come first
+_ERRNO_NEEDLES = (
+    ("no space left", "ENOSPC"), ("wrote only", "ENOSPC"), ("disk quota", "EDQUOT"),
+    ("read-only", "EROFS"), ("read only", "EROFS"), ("no such file", "ENOENT"), ("permission denied", "EACCES"),
+    ("not a directory", "ENOTDIR"), ("is a directory", "EISDIR"),
+    ("file too large", "EFBIG"), ("out of allowed range", "EFBIG"),
+    ("file exists", "EEXIST"), ("device or resource busy", "EBUSY"),
+    ("target is busy", "EBUSY"), ("connection refused", "ECONNREFUSED"),
+    ("no route to host", "EHOSTUNREACH"), ("network is unreachable", "ENETUNREACH"),
+    ("connection timed out", "ETIMEDOUT"), ("not supported", "ENOTSUP"),
+    ("not in gzip format", "EINVAL"), ("not an xz", "EINVAL"),
+    ("does not look like a tar", "EINVAL"), ("unexpected eof", "EINVAL"),
+    ("unknown module", "ENOENT"), ("not found", "ENOENT"), ("invalid", "EINVAL"))
+
+
+def guess_errno(text):
+    """The errno name a tool's error message TEXT stands for (EIO when it says nothing
+    recognisable)."""
     t = text.lower()
-    for needle, name in (("no such file", "ENOENT"), ("not found", "ENOENT"),
-                         ("permission denied", "EACCES"), ("read-only", "EROFS"),
-                         ("no space left", "ENOSPC"), ("device or resource busy", "EBUSY"),
-                         ("target is busy", "EBUSY"),
-                         ("is a directory", "EISDIR"), ("not a directory", "ENOTDIR"),
-                         ("file exists", "EEXIST"), ("invalid argument", "EINVAL")):
+    for needle, name in _ERRNO_NEEDLES:
         if needle in t:
             return name
     return "EIO"
+
+
+def tool_error(argv, err, code):
+    """The DaemonError for tool ARGV that failed with exit status CODE and stderr ERR (str
+    or bytes); the tool's own "name: " prefix is not repeated."""
+    if not isinstance(err, str):
+        err = bytes(err).decode("utf-8", "replace")
+    text = err.strip()
+    tool = os.path.basename(argv[0])
+    if text.startswith(tool + ": "):
+        text = text[len(tool) + 2:]
+    return DaemonError("%s: %s" % (tool, text or "exit status %d" % code), guess_errno(text))
+
+
+def run_tool(argv, stdin, on_out, ok=(0,), on_tick=None, tick=0.2):
+    """Run ARGV with STDIN (a file descriptor, or None for nothing) and pass every piece of
+    its standard output to ON_OUT as it comes; returns the exit status.  Standard error is
+    kept (its first 64 KiB) for the error message.  ON_TICK, if given, is called at least
+    every TICK seconds while the tool runs.  If ON_OUT or ON_TICK raises (output too large,
+    cancelled by the user) the tool is stopped (SIGTERM, then SIGKILL after 5 s)."""
+    import selectors
+    try:
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL if stdin is None else stdin,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
+                             close_fds=True)
+    except FileNotFoundError:
+        raise DaemonError("%s: command not found in the appliance" % argv[0],
+                          "ENOENT") from None
+    err = bytearray()
+    sel = selectors.DefaultSelector()
+    try:
+        sel.register(p.stdout, selectors.EVENT_READ, True)
+        sel.register(p.stderr, selectors.EVENT_READ, False)
+        live = 2
+        while live:
+            for key, _ in sel.select(None if on_tick is None else tick):
+                b = os.read(key.fileobj.fileno(), 1 << 16)
+                if not b:
+                    sel.unregister(key.fileobj)
+                    live -= 1
+                elif key.data:
+                    on_out(b)
+                elif len(err) < 65536:
+                    err += b
+            if on_tick is not None:
+                on_tick()
+        rc = p.wait()
+    except BaseException:
+        # SIGTERM first: tools like rsync then remove their temporary files
+        p.terminate()
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        raise
+    finally:
+        sel.close()
+        p.stdout.close()
+        p.stderr.close()
+    if rc not in ok:
+        raise tool_error(argv, err, rc)
+    return rc
 
 
 _DEV_RE = re.compile(r"^/dev/(?:[hv]|xv)d([a-z]+[0-9]*)$")

@@ -24,6 +24,21 @@ _COPY_DOC = (
     "there.  The source and destination may be the same object; overlapping regions may "
     "not be copied correctly.  Progress events are sent while it runs.")
 
+_RSYNC_OPTARGS = [OBool("archive"), OBool("deletedest")]
+
+_RSYNC_DOC = ("ARCHIVE is rsync's --archive (recursive; keeps links, modes, times, owners, "
+              "devices); DELETEDEST deletes files in the destination that the source does not "
+              "have.  Without ARCHIVE rsync copies only the files named, not directories.  Progress events give "
+              "the percentage done; user_cancel stops it (what was copied so far stays).")
+
+_RSYNC_REMOTE_DOC = (
+    "The network must be enabled before launch (set_network).  REMOTE is an rsync daemon "
+    "address, rsync://HOST[:PORT]/MODULE/PATH or HOST::MODULE/PATH (the appliance has no "
+    "remote shell, so HOST:PATH over ssh is refused); the host itself is 169.254.2.2 from "
+    "inside the appliance, and a daemon there listening on 127.0.0.1 is reachable.  There "
+    "is no way to give a password: the module must not ask for one.  Connecting gives up "
+    "after 30 seconds.")
+
 ACTIONS = [
     # ---- partial transfers ----
     Action("upload_offset", [FileIn("filename"), DevOrPath("remotefilename"),
@@ -119,6 +134,22 @@ ACTIONS = [
            progress=True,
            doc="Copy blocks of the guest file SRC to the guest file DEST (for copying "
                "files, use cp, cp_a or mv).  " + _COPY_DOC),
+    # ---- rsync ----
+    Action("rsync", [Pathname("src"), Pathname("dest")], None, _RSYNC_OPTARGS, group="rsync",
+           progress=True,
+           doc="Copy or synchronise the guest directory SRC to the guest directory DEST with "
+               "rsync(1), which skips files that are already the same.  " + _RSYNC_DOC
+               + "  As with rsync, a trailing slash on SRC copies its contents rather than "
+               "the directory itself."),
+    Action("rsync_in", [String("remote"), Pathname("dest")], None, _RSYNC_OPTARGS,
+           group="rsync", progress=True,
+           doc="Copy or synchronise the directory REMOTE of an rsync daemon into the guest "
+               "directory DEST.  " + _RSYNC_REMOTE_DOC + "  " + _RSYNC_DOC),
+    Action("rsync_out", [Pathname("src"), String("remote")], None, _RSYNC_OPTARGS,
+           group="rsync", progress=True,
+           doc="Copy or synchronise the guest directory SRC to the directory REMOTE of an "
+               "rsync daemon.  " + _RSYNC_REMOTE_DOC + "  " + _RSYNC_DOC + "  SRC is not "
+               "globbed: expand wildcards with glob_expand (guestfish: glob rsync-out ...)."),
     # ---- recursive copies between the host and the guest (run in the library) ----
     Action("copy_in", [String("localpath"), Pathname("remotedir")], daemon=False,
            state=LAUNCHED,

@@ -23,10 +23,6 @@ class MountableOrPath(String):
         return value
 
 
-def _needs(feature):
-    return "  This function depends on the feature \"%s\" (see feature_available)." % feature
-
-
 _E2ATTRS = (
     "The attributes are letters as lsattr(1) prints them: A (no atime updates), a "
     "(append only), c (compressed), C (no copy on write), D (synchronous directory updates), "
@@ -114,7 +110,7 @@ ACTIONS = [
     Action("zerofree", [Device("device")], RErr(), group="zerofree",
            doc="Zero the unused blocks and inodes of the (unmounted) ext2/3/4 filesystem "
                "on DEVICE with zerofree, so the image compresses or sparsifies better.  Do "
-               "not run it on a mounted filesystem." + _needs("zerofree")),
+               "not run it on a mounted filesystem."),
     # ---- labels and UUIDs ----
     Action("set_label", [Mountable("mountable"), String("label")], RErr(),
            doc="Set the label of the filesystem on MOUNTABLE: ext2/3/4 (at most 16 bytes), "
@@ -147,7 +143,7 @@ ACTIONS = [
     Action("mkswap_U", [String("uuid"), Device("device")], RErr(), deprecated_by="mkswap",
            group="linuxfsuuid",
            doc="Deprecated: use mkswap with uuid.  Make a swap area on DEVICE with UUID "
-               "UUID." + _needs("linuxfsuuid")),
+               "UUID."),
     Action("mkswap_file", [Pathname("path")], RErr(),
            doc="Write a swap signature into the existing regular file PATH (make the file "
                "first, e.g. with fallocate; at least 40 KiB)."),
@@ -166,11 +162,9 @@ ACTIONS = [
     Action("swapoff_label", [String("label")], RErr(),
            doc="Stop the appliance swapping on the swap partition labelled LABEL."),
     Action("swapon_uuid", [String("uuid")], RErr(), group="linuxfsuuid",
-           doc="Let the appliance swap on the swap partition with UUID UUID."
-               + _needs("linuxfsuuid")),
+           doc="Let the appliance swap on the swap partition with UUID UUID."),
     Action("swapoff_uuid", [String("uuid")], RErr(), group="linuxfsuuid",
-           doc="Stop the appliance swapping on the swap partition with UUID UUID."
-               + _needs("linuxfsuuid")),
+           doc="Stop the appliance swapping on the swap partition with UUID UUID."),
     # ---- trimming, wiping, zeroing ----
     Action("fstrim", [Pathname("mountpoint")], RErr(),
            [Int64("offset"), Int64("length"), Int64("minimumfreeextent")], group="fstrim",
@@ -178,11 +172,11 @@ ACTIONS = [
                "MOUNTPOINT, giving it back to the host image; offset, length and "
                "minimumfreeextent (bytes) limit the range and the extents considered.  "
                "ENOTSUP when the filesystem or device cannot discard.  See also "
-               "zero_free_space." + _needs("fstrim")),
+               "zero_free_space."),
     Action("wipefs", [Device("device")], RErr(), group="wipefs",
            doc="Erase the filesystem, RAID and partition-table signatures on DEVICE so "
                "blkid no longer sees them (wipefs -a); the data itself stays.  Compare "
-               "zero." + _needs("wipefs")),
+               "zero."),
     Action("zero", [Device("device")], RErr(), progress=True,
            doc="Write zeroes over the first blocks (128 KiB) of DEVICE: enough to remove "
                "partition tables and superblocks, not to wipe it securely.  Blocks that "
@@ -211,7 +205,7 @@ ACTIONS = [
            doc="Resize the NTFS filesystem on DEVICE to fill the device, or to size bytes.  "
                "force resizes even a filesystem marked for a consistency check; after a "
                "resize it is always so marked, so a second resize without booting Windows "
-               "needs force." + _needs("ntfsprogs")),
+               "needs force."),
     # ---- XFS ----
     Action("xfs_info", [DevOrPath("pathordevice")], RStruct("xfsinfo"), group="xfs",
            doc="The geometry of the XFS filesystem on a device, or mounted at a path: a "
@@ -221,22 +215,21 @@ ACTIONS = [
                "xfs_logname, xfs_logblocksize, xfs_logblocks, xfs_logversion, "
                "xfs_logsectsize, xfs_logsunit, xfs_lazycount, xfs_rtname, xfs_rtextsize, "
                "xfs_rtblocks, xfs_rtextents.  Missing numbers are -1, missing strings "
-               "empty." + _needs("xfs")),
+               "empty."),
     Action("xfs_growfs", [Pathname("path")], RErr(),
            [Bool("datasec"), Bool("logsec"), Bool("rtsec"), Int64("datasize"),
             Int64("logsize"), Int64("rtsize"), Int64("rtextsize"), Int("maxpct")],
            group="xfs",
            doc="Grow the XFS filesystem mounted at PATH (xfs_growfs): datasec/logsec/rtsec "
                "grow that section to its maximum; datasize, logsize, rtsize (in filesystem "
-               "blocks), rtextsize and maxpct (inode space, %) as in xfs_growfs(8)."
-               + _needs("xfs")),
+               "blocks), rtextsize and maxpct (inode space, %) as in xfs_growfs(8)."),
     Action("xfs_admin", [Device("device")], RErr(),
            [Bool("extunwritten"), Bool("imgfile"), Bool("v2log"), Bool("projid32bit"),
             Bool("lazycounter"), String("label"), String("uuid")], group="xfs",
            doc="Change parameters of the unmounted XFS filesystem on DEVICE (xfs_admin): "
                "extunwritten -e, imgfile -f, v2log -j, projid32bit -p, lazycounter -c "
                "(no effect on XFS v5), label -L, uuid -U (a UUID, generate, nil or "
-               "rewrite).  A mounted filesystem is EBUSY." + _needs("xfs")),
+               "rewrite).  A mounted filesystem is EBUSY."),
     Action("xfs_repair", [DevOrPath("device")], RInt(),
            [Bool("forcelogzero"), Bool("nomodify"), Bool("noprefetch"),
             Bool("forcegeometry"), Int64("maxmem"), Int64("ihashsize"), Int64("bhashsize"),
@@ -245,33 +238,32 @@ ACTIONS = [
                "at a path): forcelogzero -L, nomodify -n (check only), noprefetch -P, "
                "forcegeometry, maxmem -m (MiB), ihashsize, bhashsize, agstride, logdev, "
                "rtdev as in xfs_repair(8).  Returns 1 if corruption was found (with "
-               "nomodify), 0 if not." + _needs("xfs")),
+               "nomodify), 0 if not."),
     # ---- btrfs ----
     Action("btrfs_subvolume_create", [Pathname("dest")], RErr(), [String("qgroupid")],
            once_had_no_optargs=True, group="btrfs",
            doc="Create the btrfs subvolume DEST (/path/to/parent/name) in a mounted btrfs; "
-               "qgroupid adds it to that qgroup." + _needs("btrfs")),
+               "qgroupid adds it to that qgroup."),
     Action("btrfs_subvolume_delete", [Pathname("subvolume")], RErr(), group="btrfs",
-           doc="Delete the btrfs subvolume or snapshot SUBVOLUME." + _needs("btrfs")),
+           doc="Delete the btrfs subvolume or snapshot SUBVOLUME."),
     Action("btrfs_subvolume_list", [MountableOrPath("fs")], RStructList("btrfssubvolume"),
            group="btrfs",
            doc="The subvolumes and snapshots of the btrfs filesystem mounted at FS (or on "
                "the device FS, which is mounted privately for the call): structs with "
                "btrfssubvolume_id, btrfssubvolume_top_level_id and btrfssubvolume_path "
-               "(relative to the filesystem's top)." + _needs("btrfs")),
+               "(relative to the filesystem's top)."),
     Action("btrfs_subvolume_set_default", [Int64("id"), Pathname("fs")], RErr(),
            group="btrfs",
            doc="Make subvolume ID (see btrfs_subvolume_list; 5 is the top) the one mounted "
-               "by default from the btrfs filesystem mounted at FS." + _needs("btrfs")),
+               "by default from the btrfs filesystem mounted at FS."),
     Action("btrfs_subvolume_show", [Pathname("subvolume")], RHashtable(), group="btrfs",
            doc="Details of the btrfs subvolume SUBVOLUME as key/value pairs (Name, UUID, "
                "Parent UUID, Creation time, Subvolume ID, Generation, Parent ID, Top level "
-               "ID, Flags, ..., Snapshot(s) as a comma-separated list)." + _needs("btrfs")),
+               "ID, Flags, ..., Snapshot(s) as a comma-separated list)."),
     Action("btrfs_filesystem_resize", [Pathname("mountpoint")], RErr(), [Int64("size")],
            group="btrfs",
            doc="Resize the btrfs filesystem mounted at MOUNTPOINT to size bytes, or to the "
-               "whole device when size is omitted (btrfs resizes mounted only)."
-               + _needs("btrfs")),
+               "whole device when size is omitted (btrfs resizes mounted only)."),
     Action("btrfs_filesystem_sync", [Pathname("fs")], RErr(), group="btrfs",
-           doc="Force a sync of the btrfs filesystem mounted at FS." + _needs("btrfs")),
+           doc="Force a sync of the btrfs filesystem mounted at FS."),
 ]

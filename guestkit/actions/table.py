@@ -313,6 +313,10 @@ class Action:
         self.ret = ret if ret is not None else RErr()
         self.daemon = daemon
         self.doc = doc.strip()
+        if group:
+            # GROUP is the feature (available/feature_available) the action depends on
+            self.doc += ("  This function depends on the feature \"%s\" (see "
+                         "feature_available)." % group)
         self.shortdesc = shortdesc or (self.doc.split(". ")[0].rstrip(".") if self.doc
                                        else name)
         self.state = state or (LAUNCHED if daemon else ANY)

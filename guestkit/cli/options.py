@@ -30,6 +30,7 @@ options:
   --backend NAME          backend launching the appliance (direct, libvirt, ...)
   --memsize MB            memory of the appliance
   --smp N                 virtual CPUs of the appliance
+  --network               give the appliance a network (for rsync-in, rsync-out)
   -h, --help              show this help
   -V, --version           show the version
 
@@ -56,6 +57,7 @@ class Options:
         self.backend = None
         self.memsize = None
         self.smp = None
+        self.network = False
         self.help = False
         self.version = False
         self.commands = []      # the words after the options
@@ -107,6 +109,7 @@ _OPTIONS = {
     "backend": (True, lambda o, v: setattr(o, "backend", v)),
     "memsize": (True, lambda o, v: setattr(o, "memsize", _positive_int("--memsize", v))),
     "smp": (True, lambda o, v: setattr(o, "smp", _positive_int("--smp", v))),
+    "network": (False, lambda o, v: setattr(o, "network", True)),
     "help": (False, lambda o, v: setattr(o, "help", True)),
     "version": (False, lambda o, v: setattr(o, "version", True)),
 }
@@ -174,6 +177,8 @@ def configure_handle(g, o):
         g.set_memsize(o.memsize)
     if o.smp is not None:
         g.set_smp(o.smp)
+    if o.network:
+        g.set_network(True)
     for what, name, fmt in o.drives:
         if what == "a":
             kw = {"readonly": o.readonly}

@@ -20,6 +20,7 @@ import pytest
 
 import guestkit
 from guestkit.library import transfer
+from tests.helpers import describe_host, sha256_file
 
 MiB = 1 << 20
 TiB = 1 << 40
@@ -42,14 +43,6 @@ def expect_error(errno_name, fn, *args, **kwargs):
         fn(*args, **kwargs)
     assert ei.value.errno_name == errno_name, (ei.value, ei.value.errno_name)
     return ei.value
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for b in iter(lambda: f.read(MiB), b""):
-            h.update(b)
-    return h.hexdigest()
 
 
 def sha256(data):
@@ -145,23 +138,6 @@ def host_tree(root):
         f.write(b"Z" * 4096)
     os.utime(os.path.join(t, "hello"), (1500000000, 1500000000))
     return t
-
-
-def describe_host(root):
-    """{relative path: (kind, mode, content hash or link target, size)} of a host tree."""
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for n in dirnames + filenames:
-            p = os.path.join(dirpath, n)
-            rel = os.path.relpath(p, root)
-            st = os.lstat(p)
-            if stat.S_ISLNK(st.st_mode):
-                out[rel] = ("link", os.readlink(p))
-            elif stat.S_ISDIR(st.st_mode):
-                out[rel] = ("dir", stat.S_IMODE(st.st_mode))
-            else:
-                out[rel] = ("file", stat.S_IMODE(st.st_mode), st.st_size, sha256_file(p))
-    return out
 
 
 def snapshot(root):
@@ -754,6 +730,19 @@ def test_download_inode_and_blocks(g, tmp_path):
 
 
 # ---- progress and cancellation ---------------------------------------------------------------------
+
+def test_rsync_without_network(g):
+    # this module's appliance has no network: rsync_in/out say so instead of timing out
+    # (test_rsync.py launches one with the network)
+    d = fresh(g, "/rsync-nonet")
+    assert g.get_network() == 0
+    e = expect_error("ENETDOWN", g.rsync_in, "rsync://169.254.2.2:873/m/", d)
+    assert "set_network" in str(e)
+    expect_error("ENETDOWN", g.rsync_out, d, "169.254.2.2::m/")
+    g.write(d + "/f", "local rsync needs no network")
+    g.rsync(d + "/f", d + "/g")
+    assert g.cat(d + "/g") == "local rsync needs no network"
+
 
 def test_user_cancel_tar_out_tar_in_copy_out(g, tmp_path):
     d = fresh(g, "/cancel")

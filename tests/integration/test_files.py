@@ -17,7 +17,7 @@ import pytest
 
 import guestkit
 
-from tests.helpers import MiB, expect_error, fresh, watchdog
+from tests.helpers import MiB, expect_error, fresh, sha256_file, watchdog
 
 
 @pytest.fixture(scope="module")
@@ -55,14 +55,6 @@ def bigfile(g):
     with open(path, "wb") as f:
         f.write(data)
     return path, hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for b in iter(lambda: f.read(MiB), b""):
-            h.update(b)
-    return h.hexdigest()
 
 
 # ---- content ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 
 import guestkit
 from tests.conftest import make_image
+from tests.helpers import rsync_daemon
 from tests.libvirt_server import Libvirtd
 
 
@@ -44,6 +45,8 @@ def test_spine_through_libvirt(libvirtd, tmp_path, spec):
     g.set_backend(spec)
     g.add_drive_opts(disk, format="raw")
     g.add_drive_opts(ro, format="raw", readonly=True, label="ro")
+    network = spec == "libvirt:qemu:///system"
+    g.set_network(network)       # once: the user-mode interface with the appliance's addresses
     g.launch()
     tmpdir = g._tmpdir
     assert g.get_backend() == spec and g.get_pid() > 0
@@ -58,6 +61,13 @@ def test_spine_through_libvirt(libvirtd, tmp_path, spec):
     out = tmp_path / "out"
     g.download("/payload", str(out))
     assert out.read_bytes() == payload.read_bytes()
+    if network:
+        (tmp_path / "rsyncd").mkdir()
+        with rsync_daemon(str(tmp_path / "rsyncd")) as rs:
+            with open(os.path.join(rs["src"], "from-host"), "w") as f:
+                f.write("over the user-mode network\n")
+            g.rsync_in(rs["url"] + "/src/", "/", archive=True)
+        assert g.cat("/from-host") == "over the user-mode network\n"
     g.mkfs("ext2", "/dev/sdb")                    # into the overlay only
     assert leftovers()
     g.close()
@@ -95,7 +105,6 @@ def test_unreachable_uri(libvirtd, tmp_path):
 
 
 def test_libvirtd_not_running(tmp_path):
-    assert not os.path.exists("/run/libvirt/libvirt-sock") or True
     g = guestkit.GuestFS()
     g.set_backend("libvirt:qemu+unix:///system?socket=%s" % (tmp_path / "none.sock"))
     g.add_drive_opts(make_image(tmp_path / "d.img", 8), format="raw")

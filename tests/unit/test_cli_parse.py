@@ -315,12 +315,12 @@ def test_rw_ro_and_format_ordering():
 
 def test_settings_come_before_drives():
     o = options.parse_options(["-a", "x.img", "-xv", "--backend", "direct", "--memsize=1024",
-                               "--smp", "2"])
+                               "--smp", "2", "--network"])
     g = Recorder()
     options.configure_handle(g, o)
     assert g.calls == [("set_verbose", (True,), {}), ("set_trace", (True,), {}),
                        ("set_backend", ("direct",), {}), ("set_memsize", (1024,), {}),
-                       ("set_smp", (2,), {}),
+                       ("set_smp", (2,), {}), ("set_network", (True,), {}),
                        ("add_drive_opts", ("x.img",), {"readonly": True})]
 
 

@@ -1,0 +1,100 @@
+"""Handlers for rsync, rsync_in and rsync_out (standard library only).
+
+rsync runs in the appliance on resolved guest paths.  It is never given --copy-links, so it
+does not follow a guest symlink while reading a tree; on the receiving side an existing guest
+symlink where the source has a directory is replaced, not written through (rsync keeps
+directory links only with --keep-dirlinks, which is never passed).  rsync_in and rsync_out
+talk to an rsync daemon only: the appliance has no remote shell to start rsync elsewhere.
+"""
+
+import os
+import re
+
+from .util import fail, run_tool
+
+CONNECT_TIMEOUT = 30
+_PERCENT_RE = re.compile(rb"\s(\d{1,3})%\s")
+# rsync://HOST[:PORT]/MODULE[/PATH] or HOST::MODULE[/PATH], with HOST maybe USER@HOST or [v6]
+_DAEMON_RE = re.compile(r"^(rsync://[^/\s]+/[^\s]*|[^:/\s]+::[^\s]*)$")
+
+
+def _remote(remote):
+    if not remote or remote.startswith("-"):
+        fail("remote: %r is not an rsync daemon address" % remote)
+    if not _DAEMON_RE.match(remote):
+        fail("remote: %r is not an rsync daemon address (rsync://HOST[:PORT]/MODULE/PATH or "
+             "HOST::MODULE/PATH; the appliance has no remote shell for HOST:PATH)" % remote)
+    return remote
+
+
+def _network_up():
+    try:
+        names = [n for n in os.listdir("/sys/class/net") if n != "lo"]
+    except FileNotFoundError:
+        return False
+    for n in names:
+        try:
+            with open("/sys/class/net/%s/flags" % n) as f:
+                if int(f.read(), 16) & 1:          # IFF_UP (the carrier may come later)
+                    return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+def _local(ctx, path):
+    """The appliance path of guest PATH, keeping a trailing slash (rsync's "contents of")."""
+    apath = ctx.resolve(path)
+    if path.endswith("/") and not apath.endswith("/"):
+        apath += "/"
+    return apath
+
+
+def _rsync(ctx, options, src, dest, archive=None, deletedest=None):
+    """Run rsync, passing its overall progress on as PROGRESS (percent of 100); user_cancel
+    kills it (what it copied so far stays)."""
+    argv = ["rsync", "--info=progress2", "--no-inc-recursive"] + options
+    if archive:
+        argv.append("--archive")
+    if deletedest:
+        argv.append("--delete")
+    state = {"pct": 0, "tail": b""}
+
+    def on_out(data):
+        # progress2 lines end in \r: "   1,234,567  45%  1.23MB/s  0:00:01 (xfr#3, ...)"
+        text = state["tail"] + data
+        state["tail"] = text[-200:]
+        found = _PERCENT_RE.findall(text)
+        if found:
+            state["pct"] = min(100, int(found[-1]))
+
+    def on_tick():
+        ctx.progress(state["pct"], 100)
+        ctx.check_cancel()
+
+    ctx.progress(0, 100, force=True)
+    run_tool(argv + ["--", src, dest], None, on_out, on_tick=on_tick)
+    ctx.progress(100, 100, force=True)
+
+
+def do_rsync(ctx, src, dest, archive=None, deletedest=None):
+    ctx.need_root()
+    _rsync(ctx, [], _local(ctx, src), _local(ctx, dest), archive, deletedest)
+
+
+def _daemon_options():
+    if not _network_up():
+        fail("the appliance has no network: call set_network(True) before launch", "ENETDOWN")
+    return ["--contimeout=%d" % CONNECT_TIMEOUT]
+
+
+def do_rsync_in(ctx, remote, dest, archive=None, deletedest=None):
+    ctx.need_root()
+    remote = _remote(remote)
+    _rsync(ctx, _daemon_options(), remote, _local(ctx, dest), archive, deletedest)
+
+
+def do_rsync_out(ctx, src, remote, archive=None, deletedest=None):
+    ctx.need_root()
+    remote = _remote(remote)
+    _rsync(ctx, _daemon_options(), _local(ctx, src), remote, archive, deletedest)
