@@ -13,7 +13,6 @@ import re
 from .util import fail, run_tool
 
 CONNECT_TIMEOUT = 30
-_PERCENT_RE = re.compile(rb"\s(\d{1,3})%\s")
 # rsync://HOST[:PORT]/MODULE[/PATH] or HOST::MODULE[/PATH], with HOST maybe USER@HOST or [v6]
 _DAEMON_RE = re.compile(r"^(rsync://[^/\s]+/[^\s]*|[^:/\s]+::[^\s]*)$")
 
@@ -51,30 +50,20 @@ def _local(ctx, path):
 
 
 def _rsync(ctx, options, src, dest, archive=None, deletedest=None):
-    """Run rsync, passing its overall progress on as PROGRESS (percent of 100); user_cancel
-    kills it (what it copied so far stays)."""
-    argv = ["rsync", "--info=progress2", "--no-inc-recursive"] + options
+    """Run rsync, sending pulse-mode PROGRESS while it works (rsync's own --info=progress2
+    halves its speed here); user_cancel stops it (what it copied so far stays)."""
+    argv = ["rsync"] + options
     if archive:
         argv.append("--archive")
     if deletedest:
         argv.append("--delete")
-    state = {"pct": 0, "tail": b""}
-
-    def on_out(data):
-        # progress2 lines end in \r: "   1,234,567  45%  1.23MB/s  0:00:01 (xfr#3, ...)"
-        text = state["tail"] + data
-        state["tail"] = text[-200:]
-        found = _PERCENT_RE.findall(text)
-        if found:
-            state["pct"] = min(100, int(found[-1]))
 
     def on_tick():
-        ctx.progress(state["pct"], 100)
+        ctx.progress(0, 0)
         ctx.check_cancel()
 
-    ctx.progress(0, 100, force=True)
-    run_tool(argv + ["--", src, dest], None, on_out, on_tick=on_tick)
-    ctx.progress(100, 100, force=True)
+    ctx.progress(0, 0, force=True)
+    run_tool(argv + ["--", src, dest], None, lambda _out: None, on_tick=on_tick)
 
 
 def do_rsync(ctx, src, dest, archive=None, deletedest=None):

@@ -28,8 +28,9 @@ _RSYNC_OPTARGS = [OBool("archive"), OBool("deletedest")]
 
 _RSYNC_DOC = ("ARCHIVE is rsync's --archive (recursive; keeps links, modes, times, owners, "
               "devices); DELETEDEST deletes files in the destination that the source does not "
-              "have.  Without ARCHIVE rsync copies only the files named, not directories.  Progress events give "
-              "the percentage done; user_cancel stops it (what was copied so far stays).")
+              "have.  Without ARCHIVE rsync copies only the files named, not directories.  Progress events "
+              "are sent in pulse mode while it runs; user_cancel stops it (what was copied so "
+              "far stays).")
 
 _RSYNC_REMOTE_DOC = (
     "The network must be enabled before launch (set_network).  REMOTE is an rsync daemon "
