@@ -14,7 +14,7 @@ resize2fs dumpe2fs e2label debugfs e4defrag filefrag chattr lsattr zerofree
 mkfs.xfs xfs_repair xfs_growfs xfs_admin xfs_info xfs_db xfs_io
 mkfs.btrfs btrfs btrfstune fsck.btrfs
 mkfs.vfat mkfs.fat mkfs.msdos fsck.vfat fsck.fat fatlabel mkdosfs
-mkfs.ntfs mkntfs ntfs-3g mount.ntfs-3g ntfsresize ntfslabel ntfsinfo ntfsclone ntfsfix
+mkfs.ntfs mkntfs ntfs-3g mount.ntfs mount.ntfs-3g ntfsresize ntfslabel ntfsinfo ntfsclone ntfsfix
 mkswap swapon swapoff swaplabel
 lvm pvcreate pvremove pvresize pvs pvscan pvdisplay pvchange vgcreate vgremove vgs vgscan
 vgchange vgrename vgdisplay vgextend vgreduce lvcreate lvremove lvrename lvresize lvextend
@@ -29,6 +29,7 @@ chmod chown chgrp readlink realpath sync env mknod mkfifo tr cut sleep uname id 
 test expr basename dirname mktemp tee xargs awk mawk diff cmp
 zerofree lz4 unlz4 lzcat zstdcat pzstd xxd column look
 xfs_spaceman findmnt fsck.xfs
+icat blkls fls istat compress uncompress
 """.split()
 
 # data files some tools read at run time

@@ -30,8 +30,9 @@ _COMPRESS = {
     "xz": ("-J", "-J", "xz"),
     "lzop": ("--lzop", "--lzop", "lzop"),
     "zstd": ("--zstd", "--zstd", "zstd"),
-    # gzip reads the .Z format; writing it needs compress(1) itself
-    "compress": ("-Z", "--use-compress-program=gzip", None),
+    # gzip reads the .Z format; writing it needs compress(1) itself, with -f: without it
+    # compress exits 2 when the data does not shrink
+    "compress": ("--use-compress-program=compress -f", "--use-compress-program=gzip", None),
 }
 
 
@@ -501,6 +502,9 @@ def _fs_type(dev):
     return out.strip()
 
 
+_EXT = ("ext2", "ext3", "ext4")
+
+
 def _no_sleuthkit(dev, tool):
     raise DaemonError("%s: only ext2/3/4 filesystems can be read without sleuthkit (%s is "
                       "not in this appliance)" % (dev, tool), "ENOTSUP")
@@ -508,13 +512,16 @@ def _no_sleuthkit(dev, tool):
 
 def do_download_inode(ctx, device, inode):
     dev = _fs_device(device)
-    if inode < 1:
-        raise DaemonError("inode %d: inode numbers start at 1" % inode, "EINVAL")
-    if _which("icat"):
+    if _fs_type(dev) not in _EXT:
+        # sleuthkit for every other filesystem (NTFS counts from MFT record 0)
+        if not _which("icat"):
+            _no_sleuthkit(dev, "icat")
+        if inode < 0:
+            raise DaemonError("inode %d: inode numbers are not negative" % inode, "EINVAL")
         _stream_out(ctx, [["icat", "-r", dev, str(inode)]])
         return
-    if _fs_type(dev) not in ("ext2", "ext3", "ext4"):
-        _no_sleuthkit(dev, "icat")
+    if inode < 1:
+        raise DaemonError("inode %d: inode numbers start at 1" % inode, "EINVAL")
 
     def check(err):
         # debugfs reports a bad inode on stderr with exit status 0
@@ -576,12 +583,13 @@ def do_download_blocks(ctx, device, start, stop, unallocated=None):
     dev = _fs_device(device)
     if start < 0 or stop < start:
         raise DaemonError("invalid block range %d-%d" % (start, stop), "EINVAL")
-    if _which("blkls"):
+    if _fs_type(dev) not in _EXT:
+        # sleuthkit for every other filesystem (it stops at the end of the filesystem)
+        if not _which("blkls"):
+            _no_sleuthkit(dev, "blkls")
         _stream_out(ctx, [["blkls", "-A" if unallocated else "-e", dev,
                            "%d-%d" % (start, stop)]])
         return
-    if _fs_type(dev) not in ("ext2", "ext3", "ext4"):
-        _no_sleuthkit(dev, "blkls")
     bsize, count, _first = _ext_geometry(dev)
     if stop >= count:
         raise DaemonError("%s: block %d is past the end of the filesystem (%d blocks)"

@@ -62,6 +62,7 @@ _ERRNO_NEEDLES = (
     ("connection timed out", "ETIMEDOUT"), ("not supported", "ENOTSUP"),
     ("not in gzip format", "EINVAL"), ("not an xz", "EINVAL"),
     ("does not look like a tar", "EINVAL"), ("unexpected eof", "EINVAL"),
+    ("address too large", "EINVAL"), ("cannot determine file system type", "EINVAL"),
     ("unknown module", "ENOENT"), ("not found", "ENOENT"), ("invalid", "EINVAL"))
 
 

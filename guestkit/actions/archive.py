@@ -58,16 +58,17 @@ ACTIONS = [
            progress=True, group="sleuthkit",
            doc="Copy the content of the file with inode number INODE of the filesystem on "
                "DEVICE (which need not be mounted; deleted files whose data is still there "
-               "can be read) to the host file FILENAME.  Uses sleuthkit's icat when the "
-               "appliance has it, otherwise works for ext2/3/4 through debugfs."),
+               "can be read) to the host file FILENAME.  ext2/3/4 are read with debugfs; other "
+               "filesystems (NTFS, FAT, ...; NTFS inodes are MFT record numbers) with "
+               "sleuthkit's icat."),
     Action("download_blocks", [Mountable("device"), Int64("start"), Int64("stop"),
                                FileOut("filename")], None, [OBool("unallocated")],
            progress=True, group="sleuthkit",
            doc="Copy the data units (blocks) START to STOP, both included, of the filesystem "
                "on DEVICE to the host file FILENAME.  With UNALLOCATED true, only the blocks "
                "the filesystem does not use are copied (to find hidden or deleted data).  "
-               "Uses sleuthkit's blkls when the appliance has it, otherwise works for "
-               "ext2/3/4."),
+               "ext2/3/4 are read directly (a range past the end is EINVAL); other "
+               "filesystems with sleuthkit's blkls (which stops at the filesystem's end)."),
     # ---- tar and cpio ----
     Action("tar_in", [FileIn("tarfile"), Pathname("directory")], None,
            [OString("compress"), OBool("xattrs"), OBool("selinux"), OBool("acls")],

@@ -200,7 +200,7 @@ def test_tar_round_trips(g, tmp_path):
     assert describe_host(str(unpacked / "tree")) == describe_host(src)
 
     # compressed round trips, and the deprecated tgz/txz forms
-    for compress in ("gzip", "bzip2", "xz", "zstd"):
+    for compress in ("gzip", "bzip2", "xz", "zstd", "lzop", "compress"):
         path = str(tmp_path / ("out." + compress))
         g.tar_out(t + "/sub", path, compress=compress)
         e = fresh(g, "/tar-" + compress)
@@ -727,6 +727,25 @@ def test_download_inode_and_blocks(g, tmp_path):
     expect_error("EINVAL", g.download_blocks, "/dev/sda1", 0, nblocks + 10, out)
     with pytest.raises(guestkit.Error):
         g.download_blocks("/dev/sdb", 0, 1, out)     # no filesystem there
+
+    # sleuthkit reads other filesystems too: a file of an NTFS (its inode number is the
+    # MFT record number, the same for ntfs-3g and sleuthkit)
+    assert g.feature_available(["sleuthkit"]) == 1
+    g.mkfs("ntfs", "/dev/sdb")
+    g.mount("/dev/sdb", d)
+    g.write(d + "/ntfs.bin", data)
+    ino = g.statns(d + "/ntfs.bin")["st_ino"]
+    g.umount(d)
+    g.download_inode("/dev/sdb", ino, out)
+    assert open(out, "rb").read() == data
+    g.download_inode("/dev/sdb", 0, out)            # record 0 is the MFT itself
+    assert open(out, "rb").read(4) == b"FILE"
+    e = expect_error("EINVAL", g.download_inode, "/dev/sdb", 10 ** 7, out)
+    assert "address too large" in str(e)
+    g.download_blocks("/dev/sdb", 0, 1, out)        # the boot sector's cluster
+    assert open(out, "rb").read()[3:11] == b"NTFS    "
+    g.wipefs("/dev/sdb")
+    expect_error("EINVAL", g.download_inode, "/dev/sdb", 5, out)
 
 
 # ---- progress and cancellation ---------------------------------------------------------------------
