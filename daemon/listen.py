@@ -193,14 +193,7 @@ def _shut(conn):
 
 
 def _send(conn, ftype, obj):
-    P.write_frame(conn.sendmsg if not isinstance(conn, ssl.SSLSocket)
-                  else _ssl_writev(conn), ftype, P.dumps(obj))
-
-
-def _ssl_writev(conn):
-    def writev(bufs):
-        return conn.send(b"".join(bytes(b) for b in bufs))
-    return writev
+    P.send_frame(conn, ftype, P.dumps(obj))
 
 
 def serve_forever(addr, sysroot, verbose=False, token_file=None):

@@ -125,6 +125,15 @@ def write_frame(writev, ftype, payload=b""):
                 n = 0
 
 
+def send_frame(sock, ftype, payload=b""):
+    """Send one frame on socket SOCK: scatter/gather on a plain socket; a TLS socket has no
+    sendmsg (it says so before sending anything), so it gets one joined buffer."""
+    try:
+        write_frame(sock.sendmsg, ftype, payload)
+    except NotImplementedError:
+        sock.sendall(encode(ftype, payload))
+
+
 class FrameReader:
     """Reads frames through one preallocated buffer (no allocation per read: a large
     os.read or recv would map and unmap memory every time).

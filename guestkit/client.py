@@ -9,7 +9,6 @@ import os
 import re
 import select
 import socket
-import ssl
 import stat
 import threading
 
@@ -50,7 +49,6 @@ class Client:
         self.sock = sock
         self.sock.settimeout(None)
         self.reader = P.FrameReader(self._recv)
-        self._plain = not isinstance(sock, ssl.SSLSocket)
         self.serial = 0
         self.on_progress = on_progress
         self.on_log = on_log
@@ -75,10 +73,7 @@ class Client:
 
     def _send(self, ftype, payload=b""):
         try:
-            if self._plain:
-                P.write_frame(self.sock.sendmsg, ftype, payload)
-            else:                       # TLS sockets have no sendmsg
-                self.sock.sendall(P.encode(ftype, payload))
+            P.send_frame(self.sock, ftype, payload)
         except OSError as e:
             raise P.PeerClosed("cannot send to the appliance: %s" % e) from None
 

@@ -51,14 +51,14 @@ class Relay:
                     elif ftype in (P.CHUNK, P.CANCEL) and uploading:
                         if ftype == P.CANCEL or not payload:
                             uploading = False
-                    _send(self.app, ftype, payload)
+                    P.send_frame(self.app, ftype, payload)
                 if self.app in ready:
                     ftype, payload = self.app_reader.read_frame()
                     if ftype in (P.REPLY, P.ERROR):
                         obj = P.loads(payload)
                         if obj.get("s") == inflight:
                             inflight = None
-                    _send(client, ftype, payload)
+                    P.send_frame(client, ftype, payload)
         except (OSError, P.ProtocolError):
             pass
         # the client is gone: finish its call so the appliance is ready for the next one
@@ -68,7 +68,7 @@ class Relay:
             pass
         client_gone()
         if uploading or (downloading and inflight is not None):
-            _send(self.app, P.CANCEL, b"")        # nobody is there to send to or read from
+            P.send_frame(self.app, P.CANCEL, b"")        # nobody is there to send to or read from
         while inflight is not None:
             ftype, payload = self.app_reader.read_frame()
             if ftype in (P.REPLY, P.ERROR) and P.loads(payload).get("s") == inflight:
@@ -76,7 +76,7 @@ class Relay:
             elif ftype == P.CHUNK:
                 pass
         # unmount what the client mounted, so the next client starts from a clean slate
-        _send(self.app, P.CALL, P.dumps({"s": 0, "n": "internal_autosync", "a": [], "o": {}}))
+        P.send_frame(self.app, P.CALL, P.dumps({"s": 0, "n": "internal_autosync", "a": [], "o": {}}))
         while True:
             ftype, payload = self.app_reader.read_frame()
             if ftype in (P.REPLY, P.ERROR) and P.loads(payload).get("s") == 0:
@@ -89,13 +89,6 @@ def _stream_actions():
     kinds = {n: a.streams[0].stream for n, a in DAEMON_ACTIONS.items() if a.streams}
     return ({n for n, k in kinds.items() if k == "in"},
             {n for n, k in kinds.items() if k == "out"})
-
-
-def _send(sock, ftype, payload):
-    if isinstance(sock, ssl.SSLSocket):
-        sock.sendall(P.encode(ftype, payload))
-    else:
-        P.write_frame(sock.sendmsg, ftype, payload)
 
 
 def serve(g, address, token_file=None, tls=None, ready=None):
