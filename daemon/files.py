@@ -148,7 +148,7 @@ def do_read_lines(ctx, path):
 
 def do_filesize(ctx, path):
     ctx.need_root()
-    return os.stat(ctx.resolve(path)).st_size
+    return ctx.lstat(path).st_size
 
 
 def do_checksum(ctx, csumtype, path):
@@ -272,7 +272,7 @@ def do_ll(ctx, directory):
 def do_exists(ctx, path):
     ctx.need_root()
     try:
-        return os.path.exists(ctx.resolve(path))
+        return ctx.resolve_lstat(path)[1] is not None
     except OSError:
         return False
 
@@ -280,10 +280,10 @@ def do_exists(ctx, path):
 def _is(ctx, path, follow, test):
     ctx.need_root()
     try:
-        st = os.lstat(ctx.resolve(path, follow=bool(follow)))
+        st = ctx.resolve_lstat(path, follow=bool(follow))[1]
     except OSError:
         return False
-    return test(st.st_mode)
+    return st is not None and test(st.st_mode)
 
 
 def do_is_file(ctx, path, followsymlinks=None):
@@ -314,12 +314,12 @@ def statns_dict(st):
 
 def do_statns(ctx, path):
     ctx.need_root()
-    return statns_dict(os.stat(ctx.resolve(path)))
+    return statns_dict(ctx.lstat(path))
 
 
 def do_lstatns(ctx, path):
     ctx.need_root()
-    return statns_dict(os.lstat(ctx.resolve(path, follow=False)))
+    return statns_dict(ctx.lstat(path, follow=False))
 
 
 def do_chmod(ctx, mode, path):

@@ -16,6 +16,9 @@ def _split(path):
     return [p for p in path.split("/") if p and p != "."]
 
 
+_UNKNOWN = object()
+
+
 def resolve(root, path, follow=True):
     """The appliance path for guest PATH under ROOT.
 
@@ -23,12 +26,30 @@ def resolve(root, path, follow=True):
     rm, ...).  Components that do not exist are kept as they are, so the result can name a
     file that is about to be created.
     """
+    return _walk(root, path, follow)[0]
+
+
+def resolve_lstat(root, path, follow=True):
+    """(resolve(ROOT, PATH, FOLLOW), its lstat or None if it does not exist): the walk has
+    usually looked at the last component already, which saves a system call."""
+    apath, st = _walk(root, path, follow)
+    if st is _UNKNOWN:
+        try:
+            st = os.lstat(apath)
+        except (FileNotFoundError, NotADirectoryError):
+            st = None
+    return apath, st
+
+
+def _walk(root, path, follow):
+    """(appliance path, lstat of it: None if missing, _UNKNOWN if not looked at)."""
     if not path.startswith("/"):
         raise OSError(errno.EINVAL, "path must be absolute", path)
     todo = _split(path)
     todo.reverse()                      # a stack: next component at the end
     done = []
     links = 0
+    last = _UNKNOWN
     while todo:
         comp = todo.pop()
         if comp == "..":
@@ -41,15 +62,18 @@ def resolve(root, path, follow=True):
                 except FileNotFoundError:
                     pass
                 done.pop()
+            last = _UNKNOWN
             continue
         if not todo and not follow:
             done.append(comp)
+            last = _UNKNOWN
             break
         cand = root + "/" + "/".join(done + [comp])
         try:
             st = os.lstat(cand)
         except FileNotFoundError:
             done.append(comp)
+            last = None
             continue
         except NotADirectoryError:
             raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path) from None
@@ -63,9 +87,11 @@ def resolve(root, path, follow=True):
             parts = _split(target)
             parts.reverse()
             todo.extend(parts)
+            last = _UNKNOWN
         else:
             done.append(comp)
-    return root + ("/" + "/".join(done) if done else "")
+            last = st
+    return root + ("/" + "/".join(done) if done else ""), last
 
 
 def to_guest(root, apath):

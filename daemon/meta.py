@@ -431,12 +431,12 @@ def stat_dict(st):
 
 def do_stat(ctx, path):
     ctx.need_root()
-    return stat_dict(os.stat(ctx.resolve(path)))
+    return stat_dict(ctx.lstat(path))
 
 
 def do_lstat(ctx, path):
     ctx.need_root()
-    return stat_dict(os.lstat(ctx.resolve(path, follow=False)))
+    return stat_dict(ctx.lstat(path, follow=False))
 
 
 def _named(ctx, path, names):

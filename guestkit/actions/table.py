@@ -330,6 +330,7 @@ class Action:
         self.fish_alias = list(fish_alias)
         self.deprecated_by = deprecated_by
         self.secret_ret = secret_ret
+        self._known = {k.name: k for k in self.optargs}
         names = [a.name for a in self.args + self.optargs]
         if len(set(names)) != len(names):
             raise ValueError("action %s: duplicate argument names" % name)
@@ -344,7 +345,9 @@ class Action:
             raise TypeError("%s: takes %d argument%s (%d given)" % (
                 self.name, len(self.args), "" if len(self.args) == 1 else "s", len(args)))
         out = [k.check(v, self.name) for k, v in zip(self.args, args)]
-        known = {k.name: k for k in self.optargs}
+        if not optargs:
+            return out, {}
+        known = self._known
         oout = {}
         for key, value in optargs.items():
             if key not in known:

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from guestkit.daemon.guestpath import resolve
+from guestkit.daemon.guestpath import resolve, resolve_lstat
 
 
 @pytest.fixture
@@ -68,3 +68,22 @@ def test_dotdot_after_a_file_is_enotdir(root):
     with pytest.raises(OSError) as e:
         resolve(root, "/etc/passwd/../x")
     assert e.value.errno == errno.ENOTDIR
+
+
+@pytest.mark.parametrize("path,follow", [
+    ("/", True), ("/etc", True), ("/etc/passwd", True), ("/abs/passwd", True),
+    ("/abs", True), ("/abs", False), ("/dir/rel", True), ("/dir/rel", False),
+    ("/dir/sub/..", True), ("/dir/sub/../rel", True), ("/missing", True),
+    ("/missing/deeper", True), ("/dir/up/passwd", True), ("/dangling", True),
+    ("/dangling", False), ("/etc/passwd/", True)])
+def test_resolve_lstat_agrees_with_resolve_then_lstat(root, path, follow):
+    os.symlink("/nowhere", os.path.join(root, "dangling"))
+    apath, st = resolve_lstat(root, path, follow)
+    assert apath == resolve(root, path, follow)
+    try:
+        want = os.lstat(apath)
+    except FileNotFoundError:
+        assert st is None
+    else:
+        assert st is not None
+        assert (st.st_ino, st.st_mode) == (want.st_ino, want.st_mode)

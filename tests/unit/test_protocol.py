@@ -80,3 +80,12 @@ def test_frames_split_across_reads_and_larger_than_the_buffer():
     assert r.read_frame() == (P.CHUNK, b"a" * 1000)
     assert r.read_frame() == (P.REPLY, big)
     assert r.read_frame() == (P.CHUNK, b"z")
+
+
+@pytest.mark.parametrize("result", [True, False, 0, -5, 2 ** 70, None, "", "plain",
+                                    "quote\" back\\slash\nnewline\u00e9\U0001f600",
+                                    "lone \udc80 surrogate", [1, "a"], {"k": b"\x00\xff"},
+                                    b"bytes", 1.5])
+def test_dumps_reply_matches_dumps(result):
+    assert P.loads(P.dumps_reply(7, result)) == P.loads(P.dumps({"s": 7, "r": result}))
+    assert P.loads(P.dumps_reply(7, result)) == {"s": 7, "r": result}
