@@ -46,6 +46,9 @@ def load_handlers():
 class Context:
     """What a handler sees of the session: the guest root, streams, progress."""
 
+    __slots__ = ("server", "serial", "action", "sysroot", "stream", "_in_done", "_stop_sent",
+                 "_last_progress")
+
     def __init__(self, server, serial, action):
         self.server = server
         self.serial = serial
