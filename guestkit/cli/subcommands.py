@@ -43,6 +43,8 @@ def serve(argv):
     ap.add_argument("--tls-key")
     ap.add_argument("--tls-ca", help="CA that signs the clients' certificates")
     ap.add_argument("--backend")
+    ap.add_argument("--network", action="store_true",
+                    help="give the appliance a network (for rsync-in/rsync-out)")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args(argv)
     import guestkit
@@ -53,6 +55,7 @@ def serve(argv):
             g.set_backend(a.backend)
         if a.verbose:
             g.set_verbose(True)
+        g.set_network(a.network)
         for img in a.add:
             g.add_drive_opts(img, format=a.format, readonly=not a.rw)
         g.launch()
