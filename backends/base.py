@@ -7,6 +7,12 @@ connected byte stream to its daemon.  Backends are found with stevedore in the
 
 import abc
 import collections
+import os
+import select
+import socket
+import time
+
+DEFAULT_LAUNCH_TIMEOUT = 300.0
 
 
 class LaunchError(Exception):
@@ -45,6 +51,28 @@ class Backend(abc.ABC):
         """The hypervisor's process id, or None."""
         return None
 
+    #: when launch() gave up waiting (time.monotonic); set by backends that wait
+    _deadline = None
+
+    def remaining(self):
+        """Seconds left of the launch timeout, for the daemon's greeting (at least 1)."""
+        if self._deadline is None:
+            return DEFAULT_LAUNCH_TIMEOUT
+        return max(1.0, self._deadline - time.monotonic())
+
+    def _setting(self, name):
+        """The value of backend setting NAME ("" for a bare flag), or None if not set."""
+        return self.handle._backend_setting_value(name)
+
+    def launch_timeout(self):
+        """Seconds to wait for the appliance: the launch_timeout setting, else
+        GUESTKIT_LAUNCH_TIMEOUT, else 300."""
+        try:
+            return float(self._setting("launch_timeout") or
+                         os.environ.get("GUESTKIT_LAUNCH_TIMEOUT") or DEFAULT_LAUNCH_TIMEOUT)
+        except ValueError:
+            raise LaunchError("launch_timeout must be a number of seconds") from None
+
     def console_tail(self):
         """The last lines the appliance printed on its console (for error messages)."""
         return []
@@ -75,3 +103,49 @@ class ConsoleLog:
         """The last non-empty lines, as the end of an error message."""
         lines = [l for l in self.lines if l.strip()][-12:]
         return ("; last console lines:\n  " + "\n  ".join(lines)) if lines else empty
+
+
+class ApplianceListener:
+    """The unix socket, in the handle's private directory, that the appliance's daemon
+    channel connects to (qemu or libvirt dials it)."""
+
+    def __init__(self, tmpdir):
+        self.path = os.path.join(tmpdir, "guestkitd.sock")
+        try:
+            os.unlink(self.path)        # left by an earlier launch that failed
+        except FileNotFoundError:
+            pass
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        try:
+            self.sock.bind(self.path)
+            os.chmod(self.path, 0o600)
+            self.sock.listen(1)
+        except OSError:
+            self.close()
+            raise
+
+    def accept(self, timeout, gone, tail):
+        """The connection, once the appliance dials in (within TIMEOUT seconds; the
+        deadline stays in self.deadline).  GONE() returns why the appliance can no longer
+        come (it stopped), or None; TAIL() is what to add to an error (the console's last
+        lines)."""
+        self.deadline = time.monotonic() + timeout
+        while True:
+            r, _, _ = select.select([self.sock], [], [], 0.05)
+            if r:
+                conn, _ = self.sock.accept()
+                conn.settimeout(None)
+                return conn
+            why = gone()
+            if why:
+                raise LaunchError(why + tail())
+            if time.monotonic() > self.deadline:
+                raise LaunchError("the appliance did not connect within %.0f s%s"
+                                  % (timeout, tail()))
+
+    def close(self):
+        self.sock.close()
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass

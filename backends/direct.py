@@ -8,19 +8,15 @@ the process that started it (PR_SET_PDEATHSIG).
 
 import ctypes
 import os
-import select
 import shutil
 import signal
-import socket
 import subprocess
 import threading
-import time
 
-from .base import Backend, ConsoleLog, LaunchError
+from .base import ApplianceListener, Backend, ConsoleLog, LaunchError
 from . import kvm
 
 CHANNEL = "org.guestkit.channel.0"
-DEFAULT_LAUNCH_TIMEOUT = 300.0
 KERNEL_ARGS = ["panic=1", "console=ttyS0", "8250.nr_uarts=1", "cryptomgr.notests",
                "no_timer_check", "tsc=reliable", "scsi_mod.scan=manual", "ipv6.disable=1",
                "edd=off", "nokaslr", "random.trust_cpu=on", "mitigations=off",
@@ -33,13 +29,6 @@ def _pdeathsig():
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL, 0, 0, 0)      # PR_SET_PDEATHSIG
     except Exception:
-        pass
-
-
-def _unlink(path):
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
         pass
 
 
@@ -150,9 +139,6 @@ class DirectBackend(Backend):
         return True, ""
 
     # -- settings --
-    def _setting(self, name):
-        return self.handle._backend_setting_value(name)
-
     def choose_accel(self, qemu):
         if self._setting("force_tcg") is not None:
             return "tcg"
@@ -261,19 +247,10 @@ class DirectBackend(Backend):
         h = self.handle
         qemu = find_qemu(h._prop("hv"))
         self.accel = self.choose_accel(qemu)
-        sock_path = os.path.join(tmpdir, "guestkitd.sock")
-        _unlink(sock_path)              # left by an earlier launch that failed
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
-        listener.bind(sock_path)
-        os.chmod(sock_path, 0o600)
-        listener.listen(1)
-        argv = self.build_argv(appliance, drives, tmpdir, sock_path, self.accel, qemu)
+        timeout = self.launch_timeout()
+        listener = ApplianceListener(tmpdir)
+        argv = self.build_argv(appliance, drives, tmpdir, listener.path, self.accel, qemu)
         h._debug("qemu command line: %s" % " ".join(argv))
-        try:
-            timeout = float(self._setting("launch_timeout") or
-                            os.environ.get("GUESTKIT_LAUNCH_TIMEOUT") or DEFAULT_LAUNCH_TIMEOUT)
-        except ValueError:
-            raise LaunchError("launch_timeout must be a number of seconds") from None
         try:
             self.proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -285,32 +262,22 @@ class DirectBackend(Backend):
         self._console_thread = threading.Thread(target=self._read_console, daemon=True,
                                                 name="guestkit-console")
         self._console_thread.start()
-        deadline = time.monotonic() + timeout
         try:
-            while True:
-                r, _, _ = select.select([listener], [], [], 0.05)
-                if r:
-                    conn, _ = listener.accept()
-                    break
-                if self.proc.poll() is not None:
-                    self._console_thread.join(1)
-                    raise LaunchError("qemu exited with status %d before the appliance "
-                                      "started%s" % (self.proc.returncode, self._tail()))
-                if time.monotonic() > deadline:
-                    raise LaunchError("qemu did not connect within %.0f s%s"
-                                      % (timeout, self._tail()))
+            conn = listener.accept(timeout, self._gone, self._tail)
         except BaseException:
-            listener.close()
             self.shutdown(graceful=False)
             raise
-        listener.close()
-        os.unlink(sock_path)
-        conn.settimeout(None)
-        self._deadline = deadline
+        finally:
+            listener.close()
+        self._deadline = listener.deadline
         return conn
 
-    def remaining(self):
-        return max(1.0, self._deadline - time.monotonic())
+    def _gone(self):
+        """Why the appliance will not connect (qemu exited), or None."""
+        if self.proc.poll() is None:
+            return None
+        self._console_thread.join(1)
+        return "qemu exited with status %d before the appliance started" % self.proc.returncode
 
     def _preexec(self):
         if self.handle._prop("recovery_proc"):

@@ -12,14 +12,12 @@ add_domain is carried over; a custom hypervisor gets ``seclabel type='none'``.
 
 import copy
 import os
-import select
-import socket
 import threading
 import time
 import uuid
 
-from .base import Backend, ConsoleLog, LaunchError
-from .direct import CHANNEL, DEFAULT_LAUNCH_TIMEOUT, DirectBackend, _unlink, find_qemu
+from .base import ApplianceListener, Backend, ConsoleLog, LaunchError
+from .direct import CHANNEL, DirectBackend, find_qemu
 from . import domainxml as X
 from ..drives import disk_letters
 from . import kvm
@@ -56,9 +54,6 @@ class LibvirtBackend(Backend):
         if os.geteuid() == 0 and not os.path.exists("/run/libvirt/libvirt-sock"):
             return False, "libvirtd is not running (no /run/libvirt/libvirt-sock)"
         return True, ""
-
-    def _setting(self, name):
-        return self.handle._backend_setting_value(name)
 
     # -- the domain --
     def _kvm(self, qemu):
@@ -184,19 +179,12 @@ class LibvirtBackend(Backend):
         except libvirt.libvirtError as e:
             raise LaunchError("libvirt capabilities: %s" % e.get_error_message()) from None
         secmodels = [m.text for m in _secmodels(caps)]
-        sock_path = os.path.join(tmpdir, "guestkitd.sock")
         console_path = os.path.join(tmpdir, "console.log")
-        _unlink(sock_path)              # left by an earlier launch that failed
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        timeout = self.launch_timeout()
+        listener = ApplianceListener(tmpdir)
         try:
-            listener.bind(sock_path)
-            listener.listen(1)
-            xml = self.domain_xml(appliance, drives, sock_path, console_path, secmodels)
+            xml = self.domain_xml(appliance, drives, listener.path, console_path, secmodels)
             self.handle._debug("libvirt domain XML:\n%s" % xml)
-            try:
-                timeout = float(self._setting("launch_timeout") or DEFAULT_LAUNCH_TIMEOUT)
-            except ValueError:
-                raise LaunchError("launch_timeout must be a number of seconds") from None
             try:
                 self.dom = self.conn.createXML(xml, libvirt.VIR_DOMAIN_START_AUTODESTROY)
             except libvirt.libvirtError as e:
@@ -205,30 +193,21 @@ class LibvirtBackend(Backend):
             self._console_thread = threading.Thread(target=self._tail_console,
                                                     args=(console_path,), daemon=True)
             self._console_thread.start()
-            deadline = time.monotonic() + timeout
-            while True:
-                r, _, _ = select.select([listener], [], [], 0.05)
-                if r:
-                    conn, _ = listener.accept()
-                    break
-                if not self._active():
-                    time.sleep(0.2)
-                    raise LaunchError("the appliance domain stopped before it started%s"
-                                      % self._tail())
-                if time.monotonic() > deadline:
-                    raise LaunchError("the appliance did not connect within %.0f s%s"
-                                      % (timeout, self._tail()))
+            conn = listener.accept(timeout, self._gone, self._tail)
         except BaseException:
-            listener.close()
             self.shutdown(graceful=False)
             raise
-        listener.close()
-        os.unlink(sock_path)
-        self._deadline = deadline
+        finally:
+            listener.close()
+        self._deadline = listener.deadline
         return conn
 
-    def remaining(self):
-        return max(1.0, self._deadline - time.monotonic())
+    def _gone(self):
+        """Why the appliance will not connect (its domain stopped), or None."""
+        if self._active():
+            return None
+        time.sleep(0.2)                 # let the console follower catch the last lines
+        return "the appliance domain stopped before it started"
 
     def _active(self):
         try:

@@ -35,9 +35,6 @@ class RemoteBackend(Backend):
         super().__init__(handle, param)
         self.sock = None
 
-    def _setting(self, name):
-        return self.handle._backend_setting_value(name)
-
     def launch(self, appliance, drives, tmpdir):
         if not self.param:
             raise LaunchError("say where the server is: remote:unix:PATH or "

@@ -17,8 +17,9 @@ import subprocess
 from . import protocol as P
 from .files import guest_regular
 from .guestpath import resolve, to_guest
-from .util import (ENV, PATH, DaemonError, device, guess_errno, open_nonblocking, run,
-                   tool_error)
+from .util import (ENV, PATH, DaemonError, device, guess_errno, open_nonblocking,
+                   pwrite_all, run, tool_error)
+from .transfer import receive_into
 
 _CHUNK = P.CHUNK_SIZE
 _ERR_TAIL = 16 << 10          # how much of a tool's stderr is kept for the error message
@@ -423,15 +424,6 @@ def _open_target(ctx, name, flags, kind="either"):
     return fd, st, False
 
 
-def _write_all(fd, data, offset):
-    view = memoryview(data)
-    while view:
-        n = os.pwrite(fd, view, offset)
-        view = view[n:]
-        offset += n
-    return offset
-
-
 def do_upload_offset(ctx, remotefilename, offset):
     try:
         if offset < 0:
@@ -440,17 +432,8 @@ def do_upload_offset(ctx, remotefilename, offset):
     except BaseException:
         ctx.stop_sender()
         raise
-    pos = 0
     try:
-        for chunk in ctx.instream():
-            try:
-                _write_all(fd, chunk, offset + pos)
-            except OSError:
-                ctx.stop_sender()
-                raise
-            pos += len(chunk)
-            ctx.progress(pos, 0)
-        ctx.progress(pos, 0, force=True)
+        receive_into(ctx, fd, offset)
     finally:
         os.close(fd)
 
@@ -656,7 +639,7 @@ def _copy(ctx, src, dest, kinds, srcoffset=None, destoffset=None, size=None, spa
                 if sparse and b.count(0) == len(b):
                     pass                        # leave a hole / what is there
                 else:
-                    _write_all(dfd, b, pos + done)
+                    pwrite_all(dfd, b, pos + done)
                 done += len(b)
                 ctx.progress(done, max(total, done))
                 ctx.check_cancel()

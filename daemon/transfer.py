@@ -9,7 +9,7 @@ import os
 import stat
 
 from .files import guest_regular
-from .util import DaemonError, device, open_nonblocking
+from .util import DaemonError, device, open_nonblocking, pwrite_all
 
 
 def _target(ctx, remote):
@@ -42,22 +42,25 @@ def do_upload(ctx, remotefilename):
         # CANCEL, which ends the stream the server then drains)
         ctx.stop_sender()
         raise
-    pos = 0
     try:
-        for chunk in ctx.instream():
-            view = memoryview(chunk)
-            try:
-                while view:
-                    n = os.write(fd, view)
-                    view = view[n:]
-            except OSError:
-                ctx.stop_sender()
-                raise
-            pos += len(chunk)
-            ctx.progress(pos, 0)
-        ctx.progress(pos, 0, force=True)
+        receive_into(ctx, fd)
     finally:
         os.close(fd)
+
+
+def receive_into(ctx, fd, offset=0):
+    """Write the FileIn stream into FD from OFFSET on, with progress; if writing fails the
+    library is asked to stop sending."""
+    pos = 0
+    for chunk in ctx.instream():
+        try:
+            pwrite_all(fd, chunk, offset + pos)
+        except OSError:
+            ctx.stop_sender()
+            raise
+        pos += len(chunk)
+        ctx.progress(pos, 0)
+    ctx.progress(pos, 0, force=True)
 
 
 def do_download(ctx, remotefilename):

@@ -139,6 +139,16 @@ def run_tool(argv, stdin, on_out, ok=(0,), on_tick=None, tick=0.2):
     return rc
 
 
+def pwrite_all(fd, data, offset):
+    """Write all of DATA at OFFSET of FD (pwrite may write less); returns the end offset."""
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view = view[n:]
+        offset += n
+    return offset
+
+
 _DEV_RE = re.compile(r"^/dev/(?:[hv]|xv)d([a-z]+[0-9]*)$")
 
 
