@@ -23,10 +23,6 @@ def _einval(msg):
     return DaemonError(msg, "EINVAL")
 
 
-def _enoent(path):
-    return OSError(errno.ENOENT, os.strerror(errno.ENOENT), path)
-
-
 def _guest_join(directory, name):
     return directory.rstrip("/") + "/" + name
 
@@ -72,11 +68,7 @@ def do_ls0(ctx, dir):
 
 def do_du(ctx, path):
     ctx.need_root()
-    apath = ctx.resolve(path, follow=False)
-    try:
-        os.lstat(apath)
-    except FileNotFoundError:
-        raise _enoent(path) from None
+    apath = ctx.existing(path, follow=False)
     # du never follows symlinks (-P is its default), not even below a bind of the guest
     out, _, _ = _run_guest(ctx, ["du", "-s", "-k", "-P", "--", apath], apath, path)
     try:
@@ -87,11 +79,7 @@ def do_du(ctx, path):
 
 def do_realpath(ctx, path):
     ctx.need_root()
-    apath = ctx.resolve(path)
-    try:
-        os.lstat(apath)
-    except FileNotFoundError:
-        raise _enoent(path) from None
+    apath = ctx.existing(path)
     return to_guest(ctx.sysroot, apath)
 
 
@@ -369,9 +357,7 @@ def _replace_with(make, alink):
 
 def do_ln_f(ctx, target, linkname):
     ctx.need_root()
-    atarget = ctx.resolve(target, follow=False)
-    if not os.path.lexists(atarget):
-        raise _enoent(target)
+    atarget = ctx.existing(target, follow=False)
     if os.path.isdir(atarget) and not os.path.islink(atarget):
         raise DaemonError("%s: hard link not allowed for directory" % target, "EPERM")
     alink = _link_place(ctx, target, linkname)
@@ -779,11 +765,7 @@ def do_acl_delete_def_file(ctx, dir):
 
 def do_cap_get_file(ctx, path):
     ctx.need_root()
-    apath = ctx.resolve(path)
-    try:
-        os.stat(apath)
-    except FileNotFoundError:
-        raise _enoent(path) from None
+    apath = ctx.existing(path)
     out, _, _ = _run_guest(ctx, ["getcap", "--", apath], apath, path)
     out = out.strip("\n")
     if not out:
@@ -798,9 +780,5 @@ def do_cap_set_file(ctx, path, cap):
     if cap.startswith("-") or not cap.strip():
         raise _einval("%r: not a capability set in text form" % cap)
     ctx.need_root()
-    apath = ctx.resolve(path)
-    try:
-        os.stat(apath)
-    except FileNotFoundError:
-        raise _enoent(path) from None
+    apath = ctx.existing(path)
     _run_guest(ctx, ["setcap", cap, apath], apath, path)

@@ -69,11 +69,18 @@ class Context:
 
     def lstat(self, path, follow=True):
         """The lstat of guest PATH resolved (following a final symlink unless FOLLOW is
-        false); FileNotFoundError if there is nothing there."""
+        false); ENOENT naming PATH if there is nothing there."""
+        return self._found(path, follow)[1]
+
+    def existing(self, path, follow=True):
+        """resolve(PATH, FOLLOW) of something that exists; ENOENT naming PATH if not."""
+        return self._found(path, follow)[0]
+
+    def _found(self, path, follow):
         apath, st = resolve_lstat(self.sysroot, path, follow)
         if st is None:
-            raise FileNotFoundError(_errno.ENOENT, os.strerror(_errno.ENOENT), apath)
-        return st
+            raise FileNotFoundError(_errno.ENOENT, os.strerror(_errno.ENOENT), path)
+        return apath, st
 
     def need_root(self):
         st = self.server.state

@@ -20,7 +20,7 @@ import pytest
 
 import guestkit
 from guestkit.library import transfer
-from tests.helpers import describe_host, sha256_file
+from tests.helpers import describe_host, expect_error, fresh, sha256_file
 
 MiB = 1 << 20
 TiB = 1 << 40
@@ -30,19 +30,6 @@ SPARSE = 64 * MiB           # apparent size of the sparse file of the test trees
 @pytest.fixture(scope="module")
 def g(launched):
     return launched
-
-
-def fresh(g, d):
-    g.rm_rf(d)
-    g.mkdir_p(d)
-    return d
-
-
-def expect_error(errno_name, fn, *args, **kwargs):
-    with pytest.raises(guestkit.Error) as ei:
-        fn(*args, **kwargs)
-    assert ei.value.errno_name == errno_name, (ei.value, ei.value.errno_name)
-    return ei.value
 
 
 def sha256(data):
