@@ -31,6 +31,7 @@ import time
 
 from .cpio import CpioWriter
 from . import tools
+from ..daemon.contract import INIT_MARKER
 
 FORMAT = 4            # bump when the layout of the appliance changes
 # modules loaded by PID 1 before anything else (the rest load on demand through modprobe)
@@ -83,15 +84,19 @@ def _version_key(v):
 
 
 def find_kernel(env_kernel=None):
-    """(kernel path, release).  GUESTKIT_KERNEL wins; then Debian's cloud kernel; then the
-    newest kernel in /boot that has its modules installed."""
-    k = env_kernel or os.environ.get("GUESTKIT_KERNEL")
+    """(kernel path, release).  GUESTKIT_KERNEL (or supermin's SUPERMIN_KERNEL) wins; then
+    Debian's cloud kernel; then the newest kernel in /boot that has its modules installed.
+    The release of a named kernel comes from its file name, else GUESTKIT_KERNEL_RELEASE
+    (or SUPERMIN_KERNEL_VERSION)."""
+    var = "GUESTKIT_KERNEL" if os.environ.get("GUESTKIT_KERNEL") else "SUPERMIN_KERNEL"
+    k = env_kernel or os.environ.get(var)
     if k:
         if not os.path.isfile(k):
-            raise ApplianceError("GUESTKIT_KERNEL=%s: no such file" % k)
-        release = os.path.basename(k).split("vmlinuz-", 1)[-1]
-        if not os.path.isdir("/lib/modules/" + release):
-            release = os.environ.get("GUESTKIT_KERNEL_RELEASE", release)
+            raise ApplianceError("%s=%s: no such file" % (var, k))
+        release = os.environ.get("GUESTKIT_KERNEL_RELEASE") or \
+            os.environ.get("SUPERMIN_KERNEL_VERSION")
+        if not release:
+            release = os.path.basename(k).split("vmlinuz-", 1)[-1]
         return k, release
     cands = []
     for path in glob.glob("/boot/vmlinuz-*"):
@@ -391,23 +396,35 @@ def check_private_dir(path):
     st = os.lstat(path)
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
         raise ApplianceError("cache directory %s is not a private directory of this user "
-                             "(owner uid %d, mode %o): remove it or set GUESTKIT_CACHEDIR"
+                             "(owner uid %d, mode %o): remove it, or name another parent directory with "
+                             "set_cachedir or GUESTKIT_CACHEDIR"
                              % (path, st.st_uid, stat.S_IMODE(st.st_mode)))
 
 
-def default_cachedir():
-    d = os.environ.get("GUESTKIT_CACHEDIR") or os.environ.get("LIBGUESTFS_CACHEDIR")
-    if d:
-        return d
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg:
-        return os.path.join(xdg, "guestkit")
-    return "/var/tmp/.guestkit-%d" % os.getuid()
+def cache_base():
+    """The directory the per-user cache lives in when the handle names none:
+    GUESTKIT_CACHEDIR, else LIBGUESTFS_CACHEDIR, else TMPDIR, else /var/tmp (the meaning
+    guestfs(3) gives LIBGUESTFS_CACHEDIR and TMPDIR)."""
+    for var in ("GUESTKIT_CACHEDIR", "LIBGUESTFS_CACHEDIR", "TMPDIR"):
+        if os.environ.get(var):
+            return os.environ[var]
+    return "/var/tmp"
+
+
+def user_cache(base=None):
+    """The per-user cache inside BASE (default cache_base()): BASE/.guestkit-UID.  Only this
+    inner directory has to be private; BASE may be shared, like /var/tmp."""
+    return os.path.join(base or cache_base(), ".guestkit-%d" % os.geteuid())
 
 
 # ---- build ------------------------------------------------------------------------------------
 
 INIT = """#!%(python)s -SB
+import os
+try:
+    os.write(1, %(marker)r + b"\\n")     # the host learns that the kernel started us
+except OSError:
+    pass
 import sys
 sys.path.insert(0, %(pkgroot)r)
 from guestkit.daemon.main import appliance_init
@@ -436,8 +453,8 @@ def get_appliance(cachedir=None, kernel=None, python=None, progress=None):
     """The cached appliance for this host, built first if needed."""
     kernel_path, release = find_kernel(kernel)
     python = os.path.realpath(python or sys.executable)
-    cachedir = cachedir or default_cachedir()
-    os.makedirs(cachedir, mode=0o755, exist_ok=True)
+    cachedir = cachedir or user_cache()
+    os.makedirs(cachedir, mode=0o700, exist_ok=True)
     check_private_dir(cachedir)
     key = cache_key(kernel_path, release, python)
     dest = os.path.join(cachedir, "appliance-" + key)
@@ -572,7 +589,8 @@ def build(dest, release, python, progress=None):
             # /etc is not bound from the image: its files must be in the initramfs
             sets.add_host_path(path, early=path.startswith("/etc/"))
 
-        sets.add_bytes("/init", (INIT % {"python": python, "pkgroot": PKG_ROOT}).encode(),
+        sets.add_bytes("/init", (INIT % {"python": python, "pkgroot": PKG_ROOT,
+                                        "marker": INIT_MARKER}).encode(),
                        0o755)
         sets.add_bytes("/etc/lvm/lvm.conf", LVM_CONF.encode())
         sets.add_bytes("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n")

@@ -12,11 +12,24 @@ import select
 import socket
 import time
 
+from ..daemon.contract import INIT_MARKER
+
 DEFAULT_LAUNCH_TIMEOUT = 300.0
+
+#: what qemu prints when KVM cannot run the guest (qemu then pauses or aborts)
+KVM_FAILURE_NEEDLES = ("KVM internal error", "emulation failure", "kvm run failed",
+                       "KVM: entry failed", "kvm_buf_set_msrs")
 
 
 class LaunchError(Exception):
-    """The backend could not start the appliance; the message says why."""
+    """The backend could not start the appliance; the message says why.
+
+    kvm: the failure is KVM's (the same appliance may well run under TCG), which lets a
+    backend that used KVM fall back by itself."""
+
+    def __init__(self, message, kvm=False):
+        super().__init__(message)
+        self.kvm = kvm
 
 
 class Backend(abc.ABC):
@@ -77,22 +90,53 @@ class Backend(abc.ABC):
         """The last lines the appliance printed on its console (for error messages)."""
         return []
 
+    # -- while the handle waits for the daemon's greeting --
+    def launch_trouble(self):
+        """Called every few tens of milliseconds until the daemon greets: a LaunchError if
+        the appliance will not come up (waiting longer is pointless), else None."""
+        return None
+
+    def launch_failed(self, what):
+        """The LaunchError to raise when the daemon's greeting did not come; WHAT is the
+        client's account (timed out, connection closed).  Backends that watch a console
+        say which stage failed and why."""
+        tail = self.console_tail()[-10:]
+        return LaunchError(what + ("; last console lines:\n  " + "\n  ".join(tail)
+                                   if tail else ""))
+
+    def fall_back(self, error):
+        """After a failed launch (ERROR, a LaunchError), prepare the next launch() to avoid
+        the cause and return True, or return False to give up.  The appliance of the
+        failed attempt has been shut down already.  The default gives up."""
+        return False
+
 
 class ConsoleLog:
     """What the appliance printed on its console: every chunk goes to the handle (APPLIANCE
-    events), the last lines are kept for error messages.  Bounded whatever the guest prints."""
+    events), the last lines are kept for error messages.  Bounded whatever the guest prints.
+
+    It also notes the two things a launch watches for: the line PID 1 writes once the
+    kernel has started it (init_seen), and the hypervisor saying that KVM failed
+    (kvm_failure, the first such line)."""
 
     def __init__(self, handle, maxlines=60):
         self.handle = handle
         self.lines = collections.deque(maxlen=maxlines)
         self._partial = b""
+        self.init_seen = False
+        self.kvm_failure = None
 
     def feed(self, data):
         self.handle._appliance_output(data)
         *lines, rest = (self._partial + data).split(b"\n")
         self._partial = rest[-4096:]            # no newline for ever: stay bounded
         for line in lines:
-            self.lines.append(line.decode("utf-8", "replace").rstrip("\r"))
+            text = line.decode("utf-8", "replace").rstrip("\r")
+            self.lines.append(text)
+            if not self.init_seen and INIT_MARKER in line:
+                self.init_seen = True
+            if self.kvm_failure is None and any(n in text for n in KVM_FAILURE_NEEDLES):
+                self.kvm_failure = text[:200]
 
     def flush(self):
         if self._partial:
@@ -124,11 +168,11 @@ class ApplianceListener:
             self.close()
             raise
 
-    def accept(self, timeout, gone, tail):
+    def accept(self, timeout, trouble, timed_out):
         """The connection, once the appliance dials in (within TIMEOUT seconds; the
-        deadline stays in self.deadline).  GONE() returns why the appliance can no longer
-        come (it stopped), or None; TAIL() is what to add to an error (the console's last
-        lines)."""
+        deadline stays in self.deadline).  TROUBLE() returns a LaunchError when the
+        appliance can no longer come (it stopped, KVM failed), else None; TIMED_OUT(text)
+        makes the error raised when the time is up."""
         self.deadline = time.monotonic() + timeout
         while True:
             r, _, _ = select.select([self.sock], [], [], 0.05)
@@ -136,12 +180,11 @@ class ApplianceListener:
                 conn, _ = self.sock.accept()
                 conn.settimeout(None)
                 return conn
-            why = gone()
-            if why:
-                raise LaunchError(why + tail())
+            err = trouble()
+            if err is not None:
+                raise err
             if time.monotonic() > self.deadline:
-                raise LaunchError("the appliance did not connect within %.0f s%s"
-                                  % (timeout, tail()))
+                raise timed_out("the appliance did not connect within %.0f s" % timeout)
 
     def close(self):
         self.sock.close()

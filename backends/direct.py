@@ -14,9 +14,10 @@ import subprocess
 import threading
 
 from .base import ApplianceListener, Backend, ConsoleLog, LaunchError
+from .launchwatch import BootWatch, kvm_fall_back, silence_limit
 from . import kvm
-
-CHANNEL = "org.guestkit.channel.0"
+from ..daemon.contract import (CHANNEL, CMDLINE_DRIVES, CMDLINE_NETWORK, CMDLINE_PREFIX,
+                               CMDLINE_VERBOSE)
 KERNEL_ARGS = ["panic=1", "console=ttyS0", "8250.nr_uarts=1", "cryptomgr.notests",
                "no_timer_check", "tsc=reliable", "scsi_mod.scan=manual", "ipv6.disable=1",
                "edd=off", "nokaslr", "random.trust_cpu=on", "mitigations=off",
@@ -115,9 +116,11 @@ class DirectBackend(Backend):
     name = "direct"
     settings_doc = {
         "force_tcg": "never use KVM (software emulation)",
-        "force_kvm": "use KVM without probing; fail if it is not usable",
+        "force_kvm": "use KVM without probing; fail (never fall back) if it is not usable",
         "gdb": "start qemu with a gdb server on tcp::1234, stopped before the kernel runs",
         "machine=TYPE": "qemu machine type (default q35)",
+        "kvm_timeout=SECONDS": "under KVM, fall back to TCG when the kernel shows no sign "
+                               "of life for this long (default 5)",
         "launch_timeout=SECONDS": "give up launching after this long (default 300)",
     }
 
@@ -129,6 +132,8 @@ class DirectBackend(Backend):
         self.qmp = None
         self.qmp_path = None
         self.accel = None
+        self.watch = None
+        self._no_kvm = False            # set by fall_back: KVM failed, use TCG
 
     @classmethod
     def host_supported(cls):
@@ -140,7 +145,7 @@ class DirectBackend(Backend):
 
     # -- settings --
     def choose_accel(self, qemu):
-        if self._setting("force_tcg") is not None:
+        if self._setting("force_tcg") is not None or self._no_kvm:
             return "tcg"
         if self._setting("force_kvm") is not None:
             return "kvm"
@@ -192,16 +197,16 @@ class DirectBackend(Backend):
         h = self.handle
         args = list(KERNEL_ARGS)
         # the daemon attaches the drives one by one, so that names follow the add order
-        args.append("guestkit.drives=%d" % len(h._drives))
+        args.append("%s%s=%d" % (CMDLINE_PREFIX, CMDLINE_DRIVES, len(h._drives)))
         if h._prop("network"):
-            args.append("guestkit.network=1")
+            args.append("%s%s=1" % (CMDLINE_PREFIX, CMDLINE_NETWORK))
         if acpi_off is None:
             acpi_off = h._prop("smp") == 1 and self._setting("machine") in (None, "q35", "pc")
         if acpi_off:
             args.append("acpi=off")     # ~0.2 s less boot; SMP needs ACPI's CPU tables
         args.append("PYTHONHASHSEED=%d" % (int.from_bytes(os.urandom(4), "little") % 4294967295))
         if h._prop("verbose"):
-            args.append("guestkit.verbose=1")
+            args.append("%s%s=1" % (CMDLINE_PREFIX, CMDLINE_VERBOSE))
         else:
             args.append("quiet")
         if h._prop("append"):
@@ -248,6 +253,8 @@ class DirectBackend(Backend):
         qemu = find_qemu(h._prop("hv"))
         self.accel = self.choose_accel(qemu)
         timeout = self.launch_timeout()
+        self.console = ConsoleLog(h)            # a fresh one for each attempt
+        self.watch = BootWatch(self, self.accel == "kvm", silence_limit(self))
         listener = ApplianceListener(tmpdir)
         argv = self.build_argv(appliance, drives, tmpdir, listener.path, self.accel, qemu)
         h._debug("qemu command line: %s" % " ".join(argv))
@@ -263,21 +270,38 @@ class DirectBackend(Backend):
                                                 name="guestkit-console")
         self._console_thread.start()
         try:
-            conn = listener.accept(timeout, self._gone, self._tail)
+            conn = listener.accept(timeout, self.watch.trouble, self.watch.error)
         except BaseException:
             self.shutdown(graceful=False)
             raise
         finally:
             listener.close()
+        self.watch.connected = True
         self._deadline = listener.deadline
         return conn
 
+    def launch_trouble(self):
+        return self.watch.trouble() if self.watch else None
+
+    def launch_failed(self, what):
+        return self.watch.error(what) if self.watch else super().launch_failed(what)
+
+    def fall_back(self, error):
+        if not kvm_fall_back(self, error, find_qemu(self.handle._prop("hv")),
+                             self.accel == "kvm"):
+            return False
+        self._no_kvm = True
+        return True
+
     def _gone(self):
-        """Why the appliance will not connect (qemu exited), or None."""
+        """(why, points at KVM) once qemu has exited, else None."""
         if self.proc.poll() is None:
             return None
         self._console_thread.join(1)
-        return "qemu exited with status %d before the appliance started" % self.proc.returncode
+        rc = self.proc.returncode
+        if rc < 0:
+            return "qemu was killed by signal %d" % -rc, True
+        return "qemu exited with status %d" % rc, False
 
     def _preexec(self):
         if self.handle._prop("recovery_proc"):
@@ -304,10 +328,6 @@ class DirectBackend(Backend):
             if self._console_thread is not None and self.proc.poll() is not None:
                 self._console_thread.join(2)
         return list(self.console.lines)
-
-    def _tail(self):
-        return self.console.describe(
-            " (the console printed nothing; set_verbose(True) to see the boot)")
 
     # -- QMP --
     def connect_qmp(self):

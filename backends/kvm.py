@@ -1,6 +1,10 @@
 """Does KVM really work here?  /dev/kvm existing is not proof: on some machines qemu aborts
 or hangs with it.  Boot the firmware under KVM for a moment and watch it print; cache the
-verdict per qemu binary, host kernel and /dev/kvm."""
+verdict per qemu binary, host kernel and /dev/kvm.
+
+The probe cannot see every way KVM breaks (on some machines the firmware runs and the
+appliance kernel dies later), so a launch that fails under KVM records its own verdict here
+too (record_failure), and the next launch goes straight to TCG."""
 
 import hashlib
 import json
@@ -31,23 +35,49 @@ def probe(qemu, cachedir):
         return False, "/dev/kvm does not exist", False
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return False, "/dev/kvm is not accessible to this user", False
-    cf = _cache_file(cachedir, qemu)
-    try:
-        with open(cf) as f:
-            v = json.load(f)
-        return bool(v["works"]), v["reason"], True
-    except (OSError, ValueError, KeyError):
-        pass
+    v = cached_verdict(qemu, cachedir)
+    if v is not None:
+        return v["works"], v["reason"], True
     works, reason = _run_probe(qemu)
+    _write(qemu, cachedir, {"works": works, "reason": reason})
+    return works, reason, False
+
+
+def cached_verdict(qemu, cachedir):
+    """The cached verdict {"works", "reason", "time", ...} for this qemu, host kernel and
+    /dev/kvm, or None (never probed, or a verdict that asked to be re-tested by now)."""
     try:
-        os.makedirs(cachedir, exist_ok=True)
+        with open(_cache_file(cachedir, qemu)) as f:
+            v = json.load(f)
+        v["works"], v["reason"] = bool(v["works"]), str(v["reason"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    retry = v.get("retry_at")
+    if isinstance(retry, (int, float)) and time.time() > retry:
+        return None
+    return v
+
+
+def record_failure(qemu, cachedir, reason, retry_after=None):
+    """A launch under KVM failed for KVM's reasons: later launches use TCG, until this
+    host's qemu, kernel or /dev/kvm change (or RETRY_AFTER seconds, if given)."""
+    v = {"works": False, "reason": "a launch under KVM failed: %s" % reason, "late": True}
+    if retry_after:
+        v["retry_at"] = time.time() + retry_after
+    _write(qemu, cachedir, v)
+
+
+def _write(qemu, cachedir, verdict):
+    cf = _cache_file(cachedir, qemu)
+    verdict["time"] = time.time()
+    try:
+        os.makedirs(cachedir, mode=0o700, exist_ok=True)
         tmp = cf + ".%d" % os.getpid()
         with open(tmp, "w") as f:
-            json.dump({"works": works, "reason": reason, "time": time.time()}, f)
+            json.dump(verdict, f)
         os.rename(tmp, cf)
     except OSError:
         pass
-    return works, reason, False
 
 
 def _run_probe(qemu):

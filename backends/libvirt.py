@@ -1,7 +1,8 @@
 """The libvirt backend: the appliance runs as a transient libvirt domain.
 
-``libvirt`` alone is qemu:///system for root and qemu:///session for anybody else, as in
-libguestfs; ``libvirt:URI`` picks the URI.  The domain is created with
+``libvirt`` alone is libvirt's default connection (LIBVIRT_DEFAULT_URI, else qemu:///system
+for root and qemu:///session for anybody else), as in libguestfs; ``libvirt:URI`` picks the
+URI.  The domain is created with
 VIR_DOMAIN_START_AUTODESTROY, so it dies with the connection (and with this process).
 
 sVirt: for the dac driver as root, the domain runs qemu as root (a static 0:0 label without
@@ -17,21 +18,29 @@ import time
 import uuid
 
 from .base import ApplianceListener, Backend, ConsoleLog, LaunchError
-from .direct import CHANNEL, DirectBackend, find_qemu
+from .direct import DirectBackend, find_qemu
+from .launchwatch import BootWatch, kvm_fall_back, silence_limit
 from . import domainxml as X
+from ..daemon.contract import CHANNEL
 from ..drives import disk_letters
 from . import kvm
 
 
 def default_uri():
-    return "qemu:///system" if os.geteuid() == 0 else "qemu:///session"
+    """libvirt's default connection: LIBVIRT_DEFAULT_URI, else qemu:///system for root and
+    qemu:///session for anybody else."""
+    return os.environ.get("LIBVIRT_DEFAULT_URI") or (
+        "qemu:///system" if os.geteuid() == 0 else "qemu:///session")
 
 
 class LibvirtBackend(Backend):
     name = "libvirt"
     settings_doc = {
         "force_tcg": "domain type qemu (software emulation) without probing KVM",
-        "force_kvm": "domain type kvm without probing",
+        "force_kvm": "domain type kvm without probing; fail (never fall back) if KVM "
+                     "does not work",
+        "kvm_timeout=SECONDS": "under KVM, fall back to TCG when the kernel shows no sign "
+                               "of life for this long (default 5)",
         "launch_timeout=SECONDS": "give up launching after this long (default 300)",
     }
 
@@ -44,6 +53,10 @@ class LibvirtBackend(Backend):
         self.console = ConsoleLog(handle)
         self._stop_console = threading.Event()
         self._console_thread = None
+        self.watch = None
+        self.used_kvm = False
+        self._no_kvm = False            # set by fall_back: KVM failed, use domain type qemu
+        self._attempt = 0
 
     @classmethod
     def host_supported(cls):
@@ -51,13 +64,14 @@ class LibvirtBackend(Backend):
             import libvirt  # noqa: F401
         except ImportError:
             return False, "libvirt-python is not installed (pip install 'guestkit[libvirt]')"
-        if os.geteuid() == 0 and not os.path.exists("/run/libvirt/libvirt-sock"):
+        if os.geteuid() == 0 and not os.environ.get("LIBVIRT_DEFAULT_URI") and \
+                not os.path.exists("/run/libvirt/libvirt-sock"):
             return False, "libvirtd is not running (no /run/libvirt/libvirt-sock)"
         return True, ""
 
     # -- the domain --
     def _kvm(self, qemu):
-        if self._setting("force_tcg") is not None:
+        if self._setting("force_tcg") is not None or self._no_kvm:
             return False
         if self._setting("force_kvm") is not None:
             return True
@@ -72,7 +86,8 @@ class LibvirtBackend(Backend):
         qemu = find_qemu(h._prop("hv"))
         dom = X.ApplianceDomain()
         self.domname = "guestkit-%d-%s" % (os.getpid(), uuid.uuid4().hex[:8])
-        dom.set_defaults(self.domname, self._kvm(qemu), h._prop("memsize"), h._prop("smp"),
+        self.used_kvm = self._kvm(qemu)
+        dom.set_defaults(self.domname, self.used_kvm, h._prop("memsize"), h._prop("smp"),
                          appliance.kernel, appliance.initrd,
                          DirectBackend.kernel_cmdline(self, acpi_off=False), qemu)
         if appliance.root:
@@ -179,11 +194,16 @@ class LibvirtBackend(Backend):
         except libvirt.libvirtError as e:
             raise LaunchError("libvirt capabilities: %s" % e.get_error_message()) from None
         secmodels = [m.text for m in _secmodels(caps)]
-        console_path = os.path.join(tmpdir, "console.log")
+        # a fresh console file and log for each attempt (a fallback launches again)
+        self._attempt += 1
+        console_path = os.path.join(tmpdir, "console-%d.log" % self._attempt)
+        self.console = ConsoleLog(self.handle)
+        self._stop_console = threading.Event()
         timeout = self.launch_timeout()
         listener = ApplianceListener(tmpdir)
         try:
             xml = self.domain_xml(appliance, drives, listener.path, console_path, secmodels)
+            self.watch = BootWatch(self, self.used_kvm, silence_limit(self))
             self.handle._debug("libvirt domain XML:\n%s" % xml)
             try:
                 self.dom = self.conn.createXML(xml, libvirt.VIR_DOMAIN_START_AUTODESTROY)
@@ -193,21 +213,48 @@ class LibvirtBackend(Backend):
             self._console_thread = threading.Thread(target=self._tail_console,
                                                     args=(console_path,), daemon=True)
             self._console_thread.start()
-            conn = listener.accept(timeout, self._gone, self._tail)
+            conn = listener.accept(timeout, self.watch.trouble, self.watch.error)
         except BaseException:
             self.shutdown(graceful=False)
             raise
         finally:
             listener.close()
+        self.watch.connected = True
         self._deadline = listener.deadline
         return conn
 
+    def launch_trouble(self):
+        return self.watch.trouble() if self.watch else None
+
+    def launch_failed(self, what):
+        return self.watch.error(what) if self.watch else super().launch_failed(what)
+
+    def fall_back(self, error):
+        if not kvm_fall_back(self, error, find_qemu(self.handle._prop("hv")),
+                             self.used_kvm):
+            return False
+        self._no_kvm = True
+        return True
+
     def _gone(self):
-        """Why the appliance will not connect (its domain stopped), or None."""
-        if self._active():
-            return None
-        time.sleep(0.2)                 # let the console follower catch the last lines
-        return "the appliance domain stopped before it started"
+        """(why, points at KVM) once the appliance domain stopped or was paused, else None.
+        qemu's own words go to libvirt's log, out of our reach; libvirt refuses a domain
+        whose qemu cannot start, so one that stops or pauses before its kernel started
+        init, without a kernel panic, points at KVM."""
+        import libvirt
+        try:
+            state, reason = self.dom.state()
+        except Exception:
+            state, reason = libvirt.VIR_DOMAIN_SHUTOFF, None
+        if state == libvirt.VIR_DOMAIN_PAUSED:
+            if reason == libvirt.VIR_DOMAIN_PAUSED_IOERROR:
+                return "the appliance domain was paused on a disk I/O error", False
+            return "qemu paused the appliance domain (libvirt pause reason %s)" % reason, True
+        if state in (libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_CRASHED,
+                     libvirt.VIR_DOMAIN_SHUTDOWN):
+            time.sleep(0.2)             # let the console follower catch the last lines
+            return "the appliance domain stopped", not self.console.init_seen
+        return None
 
     def _active(self):
         try:
@@ -237,9 +284,6 @@ class LibvirtBackend(Backend):
     def console_tail(self):
         return list(self.console.lines)
 
-    def _tail(self):
-        return self.console.describe()
-
     # -- shutdown --
     def shutdown(self, graceful=True):
         import libvirt
@@ -265,6 +309,8 @@ class LibvirtBackend(Backend):
         return None
 
     def pid(self):
+        """qemu's pid: from libvirt's pid file, else (a libvirtd whose run directory we
+        cannot see) the process whose command line names this domain."""
         if not self.domname:
             return None
         for d in ("/run/libvirt/qemu", os.path.expanduser("~/.cache/libvirt/qemu/run")):
@@ -273,6 +319,15 @@ class LibvirtBackend(Backend):
                     return int(f.read().strip())
             except (OSError, ValueError):
                 continue
+        needle = ("guest=%s," % self.domname).encode()
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open("/proc/%s/cmdline" % entry, "rb") as f:
+                        if needle in f.read(65536):
+                            return int(entry)
+                except OSError:
+                    continue
         return None
 
 

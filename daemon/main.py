@@ -4,7 +4,8 @@ import os
 import sys
 import time
 
-CHANNEL = "org.guestkit.channel.0"
+from .contract import (CHANNEL, CMDLINE_DRIVES, CMDLINE_NETWORK, CMDLINE_PREFIX,
+                       CMDLINE_VERBOSE)
 
 
 def _cmdline():
@@ -16,8 +17,8 @@ def _cmdline():
     out = {}
     for w in words:
         k, _, v = w.partition("=")
-        if k.startswith("guestkit."):
-            out[k[len("guestkit."):]] = v
+        if k.startswith(CMDLINE_PREFIX):
+            out[k[len(CMDLINE_PREFIX):]] = v
     return out
 
 
@@ -47,13 +48,13 @@ def appliance_init():
     from . import boot
     marks = boot.early_boot(t0)
     opts = _cmdline()
-    verbose = opts.get("verbose") == "1"
+    verbose = opts.get(CMDLINE_VERBOSE) == "1"
     try:
-        boot.scan_disks(int(opts.get("drives", "0") or 0))
+        boot.scan_disks(int(opts.get(CMDLINE_DRIVES, "0") or 0))
     except (OSError, ValueError) as e:
         print("guestkitd: %s" % e, file=sys.stderr, flush=True)
     marks["disks"] = round(time.monotonic() - t0, 3)
-    if opts.get("network") == "1":
+    if opts.get(CMDLINE_NETWORK) == "1":
         try:
             from . import network
             network.bring_up()

@@ -77,6 +77,15 @@ class Client:
         except OSError as e:
             raise P.PeerClosed("cannot send to the appliance: %s" % e) from None
 
+    def readable(self, timeout):
+        """True once the other side has sent something or closed the stream (waits up to
+        TIMEOUT seconds); nothing is read."""
+        pending = getattr(self.sock, "pending", None)       # TLS: already decrypted
+        if pending is not None and pending():
+            return True
+        r, _, _ = select.select([self.sock], [], [], timeout)
+        return bool(r)
+
     def read_hello(self, timeout=None):
         self.sock.settimeout(timeout)
         try:

@@ -103,7 +103,8 @@ class GuestFS:
         return self._config.backend_setting(name)
 
     def _cachedir(self):
-        return self._config.cachedir()
+        """The private per-user cache (appliances, the KVM verdict)."""
+        return self._config.user_cache()
 
     def _handle_tmpdir(self):
         if self._tmpdir is None:

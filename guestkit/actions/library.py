@@ -24,9 +24,13 @@ PROPERTIES = [
     ("hv", String, RString, None, "HV",
      "The qemu binary used to run the appliance."),
     ("tmpdir", String, RString, None, "TMPDIR",
-     "Directory for the handle's temporary files (sockets, overlays)."),
+     "Directory for the handle's temporary files (sockets, overlays).  Default: "
+     "GUESTKIT_TMPDIR, else LIBGUESTFS_TMPDIR, else TMPDIR, else /tmp."),
     ("cachedir", String, RString, None, "CACHEDIR",
-     "Directory where built appliances are cached."),
+     "Directory in which the per-user appliance cache lives: the cache itself is the "
+     "private directory .guestkit-UID inside it (see get_cachedir_in_use), so a shared "
+     "directory such as /var/tmp is fine.  Default: GUESTKIT_CACHEDIR, else "
+     "LIBGUESTFS_CACHEDIR, else TMPDIR, else /var/tmp."),
     ("autosync", Bool, RBool, True, None,
      "When true, filesystems are unmounted and synced when the handle is shut down or "
      "closed."),
@@ -134,5 +138,6 @@ ACTIONS = _props() + [
     Action("get_pid", [], RInt(), daemon=False,
            doc="The process id of the hypervisor running the appliance."),
     Action("get_cachedir_in_use", [], RString(), daemon=False,
-           doc="The appliance cache directory this handle uses."),
+           doc="The per-user cache this handle uses: the directory .guestkit-UID inside "
+               "get_cachedir, private to this user (built appliances, the KVM verdict)."),
 ]

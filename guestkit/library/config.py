@@ -10,6 +10,8 @@ __all__ = ["set_backend", "get_backend", "set_backend_settings", "get_backend_se
            "get_cachedir_in_use"]
 
 _TRUE = ("1", "true", "yes", "on", "y")
+# a property's other variable, read last: guestkit's own alias, or libguestfs's old name
+_OLD_NAMES = {"verbose": "GUESTKIT_VERBOSE", "hv": "LIBGUESTFS_QEMU"}
 
 
 def _env(suffix):
@@ -36,8 +38,8 @@ class Config:
             if not suffix:
                 continue
             v = _env(suffix)
-            if name == "verbose" and v is None:
-                v = os.environ.get("GUESTKIT_VERBOSE")
+            if v is None:
+                v = os.environ.get(_OLD_NAMES.get(name, ""))
             if v is None:
                 continue
             if kind.__name__ == "Bool":
@@ -89,8 +91,14 @@ class Config:
         return self.values.get("tmpdir") or os.environ.get("TMPDIR") or "/tmp"
 
     def cachedir(self):
-        from ..appliance.builder import default_cachedir
-        return self.values.get("cachedir") or default_cachedir()
+        """The directory the cache lives in (what get_cachedir reports)."""
+        from ..appliance.builder import cache_base
+        return self.values.get("cachedir") or cache_base()
+
+    def user_cache(self):
+        """The cache itself: a private .guestkit-UID directory inside cachedir()."""
+        from ..appliance.builder import user_cache
+        return user_cache(self.cachedir())
 
 
 def property_functions():
@@ -159,4 +167,4 @@ def clear_backend_setting(g, name):
 
 
 def get_cachedir_in_use(g):
-    return g._config.cachedir()
+    return g._config.user_cache()

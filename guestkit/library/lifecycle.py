@@ -5,6 +5,7 @@ import sys
 import time
 
 from .. import events as ev
+from ..client import Client, SessionLost
 from ..errors import Error
 
 __all__ = ["launch", "shutdown", "close", "user_cancel", "version", "is_config",
@@ -16,8 +17,6 @@ VERSION = (0, 1, 0, "")
 def launch(g):
     from ..handle import STATE_CONFIG, STATE_LAUNCHING, STATE_READY
     from ..appliance import get_appliance, ApplianceError
-    from ..backends.base import LaunchError
-    from ..client import Client, SessionLost
     from ..drives import make_overlay
     from ..plugins import backend_class, split_backend
 
@@ -54,26 +53,7 @@ def launch(g):
                 make_overlay(d, tmpdir, i)
         backend = cls(g, param)
         g._backend = backend
-        try:
-            sock = backend.launch(appliance, g._drives, tmpdir)
-        except LaunchError as e:
-            raise Error("launch: backend %s: %s" % (name, e), "EIO") from None
-        except Error:
-            raise
-        except Exception as e:          # a third-party backend's own failure
-            raise Error("launch: backend %s failed: %s: %s" % (name, type(e).__name__, e),
-                        "EIO") from e
-        client = Client(sock, on_progress=g._on_progress,
-                        on_log=lambda text: g._debug("daemon: %s" % text.decode(
-                            "utf-8", "replace").rstrip()))
-        try:
-            wait = backend.remaining() if hasattr(backend, "remaining") else 300
-            hello = client.read_hello(timeout=wait)
-        except SessionLost as e:
-            tail = backend.console_tail()[-10:]
-            raise Error("launch: backend %s: %s%s" % (
-                name, e, "; last console lines:\n  " + "\n  ".join(tail) if tail else ""),
-                "EIO") from None
+        client, hello = _start_appliance(g, backend, name, appliance, tmpdir)
         g._client = client
         g._debug("daemon says hello: %r" % hello)
         labels = {d.label: i for i, d in enumerate(g._drives) if d.label}
@@ -94,6 +74,64 @@ def launch(g):
     g._state = STATE_READY
     g._debug("launch took %.2fs" % (time.monotonic() - t0))
     g._events.emit(ev.EVENT_LAUNCH_DONE)
+
+
+def _start_appliance(g, backend, name, appliance, tmpdir):
+    """Launch through BACKEND and wait for the daemon's greeting: (client, hello).  A
+    failed attempt is shut down, and tried once more if the backend can avoid the cause
+    (KVM that fails late falls back to TCG)."""
+    from ..backends.base import LaunchError
+    for attempt in (1, 2):
+        client = None
+        try:
+            try:
+                sock = backend.launch(appliance, g._drives, tmpdir)
+            except (LaunchError, Error):
+                raise
+            except Exception as e:          # a third-party backend's own failure
+                raise Error("launch: backend %s failed: %s: %s"
+                            % (name, type(e).__name__, e), "EIO") from e
+            client = Client(sock, on_progress=g._on_progress,
+                            on_log=lambda text: g._debug("daemon: %s" % text.decode(
+                                "utf-8", "replace").rstrip()))
+            return client, _await_greeting(client, backend)
+        except LaunchError as e:
+            if client is not None:
+                client.close()
+            try:
+                backend.shutdown(graceful=False)
+            except Exception:
+                pass
+            if attempt == 1 and backend.fall_back(e):
+                g._debug("launch: trying again after: %s" % e)
+                continue
+            raise Error("launch: backend %s: %s" % (name, e), "EIO") from None
+        except BaseException:
+            if client is not None:
+                client.close()
+            raise
+
+
+def _await_greeting(client, backend):
+    """The daemon's greeting, while the backend watches the appliance come up: a stopped
+    appliance or failed KVM ends the wait at once, with the backend's account of it."""
+    from ..backends.base import LaunchError
+    wait = backend.remaining()
+    deadline = time.monotonic() + wait
+    while not client.readable(0.05):
+        trouble = backend.launch_trouble()
+        if trouble is not None:
+            raise trouble
+        if time.monotonic() > deadline:
+            raise backend.launch_failed("the daemon did not greet within %.0f s" % wait)
+    try:
+        return client.read_hello(timeout=max(1.0, deadline - time.monotonic()))
+    except SessionLost as e:
+        if getattr(backend, "owns_appliance", True):
+            # the appliance went away or spoke nonsense: say what the console showed
+            trouble = backend.launch_trouble()
+            raise trouble if trouble is not None else backend.launch_failed(str(e))
+        raise LaunchError(str(e)) from None
 
 
 def shutdown(g):

@@ -72,7 +72,7 @@ def env(tmp_path_factory):
       <target dev='vde' bus='virtio'/></disk>
     <disk type='file' device='cdrom'><target dev='sda' bus='sata'/></disk>
 """.format(raw=raw, top=top, loop=loop, ro=ro, sock=sock)
-        conn = libvirt.open("qemu:///system")
+        conn = libvirt.open(lv.uri)
         uid = str(uuid.uuid4())
         name = "gk-test-%d" % os.getpid()
         conn.defineXML(DOMAIN.format(name=name, uuid=uid, disks=disks))

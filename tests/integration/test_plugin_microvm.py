@@ -117,7 +117,7 @@ def test_command_line(plugin, tmp_path):
     from guestkit_microvm.pvh import pvh_entry
     booted = argv[argv.index("-kernel") + 1]
     assert os.path.basename(booted).startswith("microvm-vmlinux-")
-    assert os.path.dirname(booted) == g.get_cachedir()
+    assert os.path.dirname(booted) == g.get_cachedir_in_use()
     with open(booted, "rb") as f:
         assert pvh_entry(f.read()) > 0
     # settings: a fixed TSC rate, or none; extra machine options; KVM needs no rate

@@ -1,0 +1,166 @@
+"""Watching one launch attempt: how far the appliance got, and why it failed.
+
+A launch goes through three stages, and the error names the one that failed:
+
+- qemu: the hypervisor starts and connects the daemon's channel;
+- kernel: the appliance kernel boots until PID 1 writes the init marker on the console
+  (daemon/contract.py), which it does even when the kernel itself prints nothing;
+- daemon: PID 1 sets the appliance up and the daemon sends its greeting.
+
+Under KVM the watch also decides whether a failure is KVM's: qemu saying so
+(``KVM internal error``, ``emulation failure``, an assertion in its KVM code), qemu dying of
+a signal, or the kernel giving no sign of life within KVM_SILENCE seconds, longer than a
+software-emulated boot takes to reach the same point.  Such an error carries ``kvm=True``
+and the backend falls back to TCG (see kvm_fall_back).
+"""
+
+import time
+
+from .base import LaunchError
+from . import kvm as kvm_verdict
+
+#: seconds a launch under KVM may go without the init marker before KVM is blamed (a TCG
+#: boot here reaches it in about 1.5 s); the kvm_timeout backend setting overrides it
+KVM_SILENCE = 5.0
+#: seconds after which a verdict from silence alone is tested again
+VERDICT_RETRY = 86400
+
+STAGE_TEXT = {
+    "qemu": "qemu did not start the appliance",
+    "kernel": "the appliance kernel did not boot",
+    "daemon": "the kernel booted but the daemon did not start",
+}
+
+# (text seen on the console, stage or None for any, the likely cause); first match wins
+_CAUSES = (
+    ("KVM internal error", None, "KVM cannot run the appliance on this host"),
+    ("emulation failure", None, "KVM cannot run the appliance on this host"),
+    ("kvm_buf_set_msrs", None, "KVM cannot run the appliance on this host"),
+    ("Could not access KVM kernel module", None,
+     "/dev/kvm is not usable: use force_tcg, or fix the kvm module's permissions"),
+    ("failed to initialize kvm", None,
+     "KVM is not usable: use force_tcg, or load the kvm module"),
+    ("Initramfs unpacking failed", None,
+     "the appliance does not fit in its memory: raise memsize (set_memsize)"),
+    ("Out of memory", None, "the appliance ran out of memory: raise memsize (set_memsize)"),
+    ("out of memory", None, "the appliance ran out of memory: raise memsize (set_memsize)"),
+    ("Unable to mount root", None,
+     "the kernel found no initramfs: the appliance in the cache may be damaged; remove "
+     "the cache directory (get_cachedir_in_use) and launch again"),
+    ("No working init found", None,
+     "the appliance's init cannot run: remove the cache directory (get_cachedir_in_use) "
+     "and launch again"),
+    ("Kernel panic", None,
+     "the appliance kernel panicked: the lines below say why; try another kernel "
+     "(GUESTKIT_KERNEL)"),
+    ("Could not open", "qemu", "qemu cannot open a file it was given"),
+    ("Permission denied", "qemu", "qemu is not allowed to open a file it was given"),
+    ("Traceback", "daemon",
+     "the daemon crashed while starting: the lines below say where (this is a guestkit "
+     "bug; please report it with the console output of set_verbose(True))"),
+    ("virtio-serial port", "daemon",
+     "the appliance kernel has no virtio-serial console port (virtio_console module)"),
+)
+
+
+def likely_cause(stage, lines):
+    """One line saying what most likely went wrong, from what the console showed."""
+    for needle, where, cause in _CAUSES:
+        if where not in (None, stage):
+            continue
+        if any(needle in line for line in lines):
+            return cause
+    if stage == "kernel" and not any(l.strip() for l in lines):
+        return ("the kernel printed nothing: it may be hung early in its boot; "
+                "set_verbose(True) shows the boot")
+    return None
+
+
+class BootWatch:
+    """The watch over one launch attempt.  BACKEND has a ConsoleLog in .console and a
+    _gone() method returning None while the appliance runs, else (why, suspect) where
+    suspect says the way it stopped points at KVM (a signal, a pause).  KVM: the attempt
+    runs under KVM; SILENCE: seconds without the init marker before KVM is blamed (None:
+    never, e.g. when a debugger holds the CPU)."""
+
+    def __init__(self, backend, kvm, silence):
+        self.backend = backend
+        self.kvm = kvm
+        self.silence = silence
+        self.t0 = time.monotonic()
+        self.connected = False          # set once the appliance dialled the channel
+
+    def stage(self):
+        if not self.connected:
+            return "qemu"
+        return "daemon" if self.backend.console.init_seen else "kernel"
+
+    def trouble(self):
+        """A LaunchError when the appliance will not come up, else None."""
+        console = self.backend.console
+        if self.kvm and console.kvm_failure:
+            return self.error("qemu reported: %s" % console.kvm_failure, kvm=True)
+        gone = self.backend._gone()
+        if gone is not None:
+            why, suspect = gone
+            # qemu's last words (if any) arrive just after it exits
+            lines = list(console.lines)
+            panicked = any("Kernel panic" in l for l in lines)
+            kvm = self.kvm and (console.kvm_failure is not None or (not panicked and (
+                suspect or any("kvm" in l.lower() for l in lines[-5:]))))
+            return self.error(why, kvm=kvm)
+        if (self.kvm and self.silence is not None and not console.init_seen
+                and time.monotonic() - self.t0 > self.silence):
+            # slowness may be passing (a loaded host): this verdict is re-tested after a day
+            return self.error("no sign of the kernel within %.0f s under KVM (a TCG boot "
+                              "gets there sooner)" % self.silence, kvm=True,
+                              retry_after=VERDICT_RETRY)
+        return None
+
+    def error(self, why, kvm=False, retry_after=None):
+        """A LaunchError naming the stage, WHY, the likely cause and the console's end.
+        It keeps WHY in .reason and, for a KVM verdict that may not last, RETRY_AFTER
+        (seconds) in .retry_after."""
+        stage = self.stage()
+        lines = list(self.backend.console.lines)
+        cause = "KVM cannot run the appliance on this host" if kvm else \
+            likely_cause(stage, lines)
+        text = "%s: %s" % (STAGE_TEXT[stage], why)
+        if cause:
+            text += ".  Likely cause: %s" % cause
+        text += self.backend.console.describe(
+            "; the console printed nothing (set_verbose(True) shows the boot)")
+        err = LaunchError(text, kvm=kvm)
+        err.reason, err.retry_after = why, retry_after
+        return err
+
+
+def silence_limit(backend):
+    """KVM_SILENCE, or the kvm_timeout setting; None when the gdb setting holds the CPU."""
+    if backend._setting("gdb") is not None:
+        return None
+    value = backend._setting("kvm_timeout")
+    if value is None:
+        return KVM_SILENCE
+    try:
+        return float(value)
+    except ValueError:
+        raise LaunchError("kvm_timeout must be a number of seconds") from None
+
+
+def kvm_fall_back(backend, error, qemu, used_kvm):
+    """The KVM -> TCG fallback both qemu backends share: when ERROR is KVM's, the attempt
+    used KVM and the user did not insist on it (force_kvm), record the verdict so later
+    launches go straight to TCG, warn once, and return True."""
+    if not (used_kvm and getattr(error, "kvm", False)):
+        return False
+    if backend._setting("force_kvm") is not None:
+        return False
+    reason = getattr(error, "reason", None) or str(error).split("\n", 1)[0]
+    kvm_verdict.record_failure(qemu, backend.handle._cachedir(), reason,
+                               getattr(error, "retry_after", None))
+    backend.handle._warning("KVM failed while the appliance started (%s); launching again "
+                            "under TCG, which is slower.  Later launches use TCG directly "
+                            "(the verdict is cached in %s)"
+                            % (reason, backend.handle._cachedir()))
+    return True
