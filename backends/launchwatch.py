@@ -25,6 +25,9 @@ KVM_SILENCE = 5.0
 #: seconds after which a verdict from silence alone is tested again
 VERDICT_RETRY = 86400
 
+KVM_CAUSE = ("KVM cannot run the appliance on this host (without force_kvm guestkit falls "
+             "back to TCG by itself; force_tcg skips KVM)")
+
 STAGE_TEXT = {
     "qemu": "qemu did not start the appliance",
     "kernel": "the appliance kernel did not boot",
@@ -33,9 +36,9 @@ STAGE_TEXT = {
 
 # (text seen on the console, stage or None for any, the likely cause); first match wins
 _CAUSES = (
-    ("KVM internal error", None, "KVM cannot run the appliance on this host"),
-    ("emulation failure", None, "KVM cannot run the appliance on this host"),
-    ("kvm_buf_set_msrs", None, "KVM cannot run the appliance on this host"),
+    ("KVM internal error", None, KVM_CAUSE),
+    ("emulation failure", None, KVM_CAUSE),
+    ("kvm_buf_set_msrs", None, KVM_CAUSE),
     ("Could not access KVM kernel module", None,
      "/dev/kvm is not usable: use force_tcg, or fix the kvm module's permissions"),
     ("failed to initialize kvm", None,
@@ -123,8 +126,7 @@ class BootWatch:
         (seconds) in .retry_after."""
         stage = self.stage()
         lines = list(self.backend.console.lines)
-        cause = "KVM cannot run the appliance on this host" if kvm else \
-            likely_cause(stage, lines)
+        cause = KVM_CAUSE if kvm else likely_cause(stage, lines)
         text = "%s: %s" % (STAGE_TEXT[stage], why)
         if cause:
             text += ".  Likely cause: %s" % cause
@@ -136,12 +138,13 @@ class BootWatch:
 
 
 def silence_limit(backend):
-    """KVM_SILENCE, or the kvm_timeout setting; None when the gdb setting holds the CPU."""
+    """KVM_SILENCE, or the kvm_timeout setting; None (no limit) when the gdb setting holds
+    the CPU, or when force_kvm rules out a fallback and no kvm_timeout was given."""
     if backend._setting("gdb") is not None:
         return None
     value = backend._setting("kvm_timeout")
     if value is None:
-        return KVM_SILENCE
+        return None if backend._setting("force_kvm") is not None else KVM_SILENCE
     try:
         return float(value)
     except ValueError:

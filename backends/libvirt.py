@@ -8,7 +8,7 @@ VIR_DOMAIN_START_AUTODESTROY, so it dies with the connection (and with this proc
 sVirt: for the dac driver as root, the domain runs qemu as root (a static 0:0 label without
 relabelling) because the appliance, its socket and overlays are root's private files; other
 security drivers (selinux, apparmor) get no label of ours, but a non-dac seclabel read by
-add_domain is carried over; a custom hypervisor gets ``seclabel type='none'``.
+add_domain is carried over; a custom hypervisor gets ``seclabel type='none'`` for the non-dac models.
 """
 
 import copy
@@ -165,17 +165,20 @@ class LibvirtBackend(Backend):
 
     def _seclabels(self, dom, secmodels):
         h = self.handle
-        if h._config.get("hv"):
-            lab = X.SecLabel()
-            lab.type = "none"
-            dom.add(lab)
-            return
         if "dac" in secmodels and os.geteuid() == 0:
             # root: the appliance files are root's private files, so qemu runs as root
             lab = X.SecLabel()
             lab.type, lab.model, lab.relabel = "static", "dac", "no"
             lab.label = "+0:+0"
             dom.add(lab)
+        if h._config.get("hv"):
+            # a custom hypervisor is outside what selinux/apparmor policies allow
+            for model in secmodels:
+                if model != "dac":
+                    lab = X.SecLabel()
+                    lab.type, lab.model = "none", model
+                    dom.add(lab)
+            return
         carried = getattr(h, "_libvirt_seclabel", None)
         if carried is not None and carried.get("model") not in ("dac", None):
             dom.node.append(copy.deepcopy(carried))

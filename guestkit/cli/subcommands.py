@@ -3,6 +3,8 @@
 import argparse
 import sys
 
+from ..tools.test_tool import main as test_tool
+
 
 def backends(argv, out=None):
     """List the backends found in the guestkit.backends namespace, and whether each can
@@ -73,4 +75,4 @@ def serve(argv):
     return 0
 
 
-SUBCOMMANDS = {"backends": backends, "serve": serve}
+SUBCOMMANDS = {"backends": backends, "serve": serve, "test-tool": test_tool}

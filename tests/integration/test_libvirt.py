@@ -115,3 +115,30 @@ def test_libvirtd_not_running(tmp_path):
         g.launch()
     assert "backend libvirt" in str(e.value) and "could not connect" in str(e.value)
     g.close()
+
+
+@pytest.mark.parametrize("mode", ["die", "silent"])
+def test_kvm_failing_late_falls_back_to_domain_type_qemu(libvirtd, tmp_path, mode):
+    """A domain of type kvm whose vCPU fails after libvirt started it (qemu dies, or the
+    kernel never shows up) is relaunched as type qemu (TCG); the verdict is cached."""
+    from guestkit.backends import kvm
+    from tests.fake_kvm import calls, make_wrapper
+    hv = make_wrapper(tmp_path / "hv", mode)
+    warnings = []
+    g = guestkit.GuestFS(environment=False)
+    g.set_backend("libvirt")
+    g.set_hv(hv)
+    g.set_event_callback(lambda ev, eh, buf, arr: warnings.append(buf),
+                         guestkit.EVENT_WARNING)
+    g.add_drive_opts(make_image(tmp_path / "d.img", 16), format="raw")
+    g.launch()
+    try:
+        assert g._backend.used_kvm is False
+        assert g.list_devices() == ["/dev/sda"]
+    finally:
+        g.close()
+    launches = [c for c in calls(tmp_path / "hv") if c[1] == "launch"]
+    assert launches == [("kvm", "launch"), ("tcg", "launch")]
+    assert [w for w in warnings if b"KVM failed" in w]
+    assert kvm.cached_verdict(hv, g._config.user_cache())["works"] is False
+    assert not leftovers()
