@@ -16,6 +16,11 @@ from ..daemon.contract import INIT_MARKER
 
 DEFAULT_LAUNCH_TIMEOUT = 300.0
 
+#: console lines worth quoting in an error even after a long stack trace pushed them out of
+#: the last lines
+NOTABLE_NEEDLES = ("Kernel panic", "Unable to mount root", "Out of memory", "Traceback",
+                   "KVM internal error")
+
 #: what qemu prints when KVM cannot run the guest (qemu then pauses or aborts)
 KVM_FAILURE_NEEDLES = ("KVM internal error", "emulation failure", "kvm run failed",
                        "KVM: entry failed", "kvm_buf_set_msrs")
@@ -125,6 +130,7 @@ class ConsoleLog:
         self._partial = b""
         self.init_seen = False
         self.kvm_failure = None
+        self.notable = []               # the first few NOTABLE_NEEDLES lines
 
     def feed(self, data):
         self.handle._appliance_output(data)
@@ -137,6 +143,8 @@ class ConsoleLog:
                 self.init_seen = True
             if self.kvm_failure is None and any(n in text for n in KVM_FAILURE_NEEDLES):
                 self.kvm_failure = text[:200]
+            if len(self.notable) < 4 and any(n in text for n in NOTABLE_NEEDLES):
+                self.notable.append(text[:300])
 
     def flush(self):
         if self._partial:
@@ -144,8 +152,11 @@ class ConsoleLog:
             self._partial = b""
 
     def describe(self, empty=""):
-        """The last non-empty lines, as the end of an error message."""
+        """The notable lines and the last non-empty ones, as the end of an error message."""
         lines = [l for l in self.lines if l.strip()][-12:]
+        earlier = [l for l in self.notable if l not in lines]
+        if earlier:
+            lines = earlier + ["..."] + lines
         return ("; last console lines:\n  " + "\n  ".join(lines)) if lines else empty
 
 

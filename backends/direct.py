@@ -14,7 +14,7 @@ import subprocess
 import threading
 
 from .base import ApplianceListener, Backend, ConsoleLog, LaunchError
-from .launchwatch import BootWatch, kvm_fall_back, silence_limit
+from .launchwatch import BootWatch, WatchedLaunch, silence_limit
 from . import kvm
 from ..daemon.contract import (CHANNEL, CMDLINE_DRIVES, CMDLINE_NETWORK, CMDLINE_PREFIX,
                                CMDLINE_VERBOSE)
@@ -112,7 +112,7 @@ def remote_drive_options(d, i, secret_file):
     return o
 
 
-class DirectBackend(Backend):
+class DirectBackend(WatchedLaunch, Backend):
     name = "direct"
     settings_doc = {
         "force_tcg": "never use KVM (software emulation)",
@@ -132,8 +132,6 @@ class DirectBackend(Backend):
         self.qmp = None
         self.qmp_path = None
         self.accel = None
-        self.watch = None
-        self._no_kvm = False            # set by fall_back: KVM failed, use TCG
 
     @classmethod
     def host_supported(cls):
@@ -250,7 +248,7 @@ class DirectBackend(Backend):
     # -- launch --
     def launch(self, appliance, drives, tmpdir):
         h = self.handle
-        qemu = find_qemu(h._prop("hv"))
+        qemu = self._qemu = find_qemu(h._prop("hv"))
         self.accel = self.choose_accel(qemu)
         timeout = self.launch_timeout()
         self.console = ConsoleLog(h)            # a fresh one for each attempt
@@ -279,19 +277,6 @@ class DirectBackend(Backend):
         self.watch.connected = True
         self._deadline = listener.deadline
         return conn
-
-    def launch_trouble(self):
-        return self.watch.trouble() if self.watch else None
-
-    def launch_failed(self, what):
-        return self.watch.error(what) if self.watch else super().launch_failed(what)
-
-    def fall_back(self, error):
-        if not kvm_fall_back(self, error, find_qemu(self.handle._prop("hv")),
-                             self.accel == "kvm"):
-            return False
-        self._no_kvm = True
-        return True
 
     def _gone(self):
         """(why, points at KVM) once qemu has exited, else None."""

@@ -125,7 +125,7 @@ class BootWatch:
         It keeps WHY in .reason and, for a KVM verdict that may not last, RETRY_AFTER
         (seconds) in .retry_after."""
         stage = self.stage()
-        lines = list(self.backend.console.lines)
+        lines = self.backend.console.notable + list(self.backend.console.lines)
         cause = KVM_CAUSE if kvm else likely_cause(stage, lines)
         text = "%s: %s" % (STAGE_TEXT[stage], why)
         if cause:
@@ -151,10 +151,32 @@ def silence_limit(backend):
         raise LaunchError("kvm_timeout must be a number of seconds") from None
 
 
+class WatchedLaunch:
+    """What the qemu backends (direct, libvirt, and plugins built on them) share: each
+    launch attempt sets self.watch (a BootWatch) and self._qemu (the binary); the greeting
+    wait consults the watch, and a KVM failure falls back to TCG (self._no_kvm, which the
+    backend reads when it chooses the accelerator)."""
+    watch = None
+    _qemu = None
+    _no_kvm = False
+
+    def launch_trouble(self):
+        return self.watch.trouble() if self.watch else None
+
+    def launch_failed(self, what):
+        return self.watch.error(what) if self.watch else super().launch_failed(what)
+
+    def fall_back(self, error):
+        if self.watch is None or not kvm_fall_back(self, error, self._qemu, self.watch.kvm):
+            return False
+        self._no_kvm = True
+        return True
+
+
 def kvm_fall_back(backend, error, qemu, used_kvm):
-    """The KVM -> TCG fallback both qemu backends share: when ERROR is KVM's, the attempt
-    used KVM and the user did not insist on it (force_kvm), record the verdict so later
-    launches go straight to TCG, warn once, and return True."""
+    """The KVM -> TCG fallback: when ERROR is KVM's, the attempt used KVM and the user did
+    not insist on it (force_kvm), record the verdict so later launches go straight to TCG,
+    warn once, and return True."""
     if not (used_kvm and getattr(error, "kvm", False)):
         return False
     if backend._setting("force_kvm") is not None:

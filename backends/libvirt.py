@@ -19,7 +19,7 @@ import uuid
 
 from .base import ApplianceListener, Backend, ConsoleLog, LaunchError
 from .direct import DirectBackend, find_qemu
-from .launchwatch import BootWatch, kvm_fall_back, silence_limit
+from .launchwatch import BootWatch, WatchedLaunch, silence_limit
 from . import domainxml as X
 from ..daemon.contract import CHANNEL
 from ..drives import disk_letters
@@ -33,7 +33,7 @@ def default_uri():
         "qemu:///system" if os.geteuid() == 0 else "qemu:///session")
 
 
-class LibvirtBackend(Backend):
+class LibvirtBackend(WatchedLaunch, Backend):
     name = "libvirt"
     settings_doc = {
         "force_tcg": "domain type qemu (software emulation) without probing KVM",
@@ -53,9 +53,7 @@ class LibvirtBackend(Backend):
         self.console = ConsoleLog(handle)
         self._stop_console = threading.Event()
         self._console_thread = None
-        self.watch = None
         self.used_kvm = False
-        self._no_kvm = False            # set by fall_back: KVM failed, use domain type qemu
         self._attempt = 0
 
     @classmethod
@@ -83,7 +81,7 @@ class LibvirtBackend(Backend):
 
     def domain_xml(self, appliance, drives, sock_path, console_path, secmodels):
         h = self.handle
-        qemu = find_qemu(h._prop("hv"))
+        qemu = self._qemu = find_qemu(h._prop("hv"))
         dom = X.ApplianceDomain()
         self.domname = "guestkit-%d-%s" % (os.getpid(), uuid.uuid4().hex[:8])
         self.used_kvm = self._kvm(qemu)
@@ -211,8 +209,12 @@ class LibvirtBackend(Backend):
             try:
                 self.dom = self.conn.createXML(xml, libvirt.VIR_DOMAIN_START_AUTODESTROY)
             except libvirt.libvirtError as e:
+                msg = e.get_error_message()
+                # qemu's words are in libvirt's message: a qemu that died of KVM at start,
+                # or libvirt finding no KVM for this emulator, can run as type qemu
                 raise LaunchError("libvirt could not start the appliance (URI %s): %s"
-                                  % (self.uri, e.get_error_message())) from None
+                                  % (self.uri, msg),
+                                  kvm=self.used_kvm and "kvm" in msg.lower()) from None
             self._console_thread = threading.Thread(target=self._tail_console,
                                                     args=(console_path,), daemon=True)
             self._console_thread.start()
@@ -225,19 +227,6 @@ class LibvirtBackend(Backend):
         self.watch.connected = True
         self._deadline = listener.deadline
         return conn
-
-    def launch_trouble(self):
-        return self.watch.trouble() if self.watch else None
-
-    def launch_failed(self, what):
-        return self.watch.error(what) if self.watch else super().launch_failed(what)
-
-    def fall_back(self, error):
-        if not kvm_fall_back(self, error, find_qemu(self.handle._prop("hv")),
-                             self.used_kvm):
-            return False
-        self._no_kvm = True
-        return True
 
     def _gone(self):
         """(why, points at KVM) once the appliance domain stopped or was paused, else None.

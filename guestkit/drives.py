@@ -11,6 +11,7 @@ import stat
 import struct
 import subprocess
 
+from .daemon.contract import disk_letters  # noqa: F401 (drive addressing lives there)
 from .errors import Error
 
 FORMATS = ("raw", "qcow2", "qed", "vmdk", "vdi", "vhdx", "vpc", "luks", "parallels", "bochs",
@@ -48,16 +49,6 @@ class Drive:
 
     def __repr__(self):
         return "Drive(%r, format=%r, readonly=%r)" % (self.filename, self.format, self.readonly)
-
-
-def disk_letters(index):
-    """The letters of drive INDEX's name: 0 -> a, 25 -> z, 26 -> aa (as /dev/sdX)."""
-    s = ""
-    index += 1
-    while index:
-        index, r = divmod(index - 1, 26)
-        s = chr(ord("a") + r) + s
-    return s
 
 
 # ---- header probing ---------------------------------------------------------------------------

@@ -54,6 +54,7 @@ class Libvirtd:
                 pytest.fail("%s is not installed: run the README's test command" % tool,
                             pytrace=False)
         w = self.workdir
+        os.makedirs(w, exist_ok=True)
         sasldb = os.path.join(w, "passwd.db")
         subprocess.run(["saslpasswd2", "-a", "libvirt", "-f", sasldb, "-p", "-c", SASL_USER],
                        input=SASL_PASSWORD.encode(), check=True)

@@ -11,6 +11,7 @@ appliance's real devices (guest /dev/vdb1 is the appliance's /dev/sdb1).
 import re
 
 from ._text import clean, iter_lines
+from ..contract import disk_index, disk_letters  # noqa: F401 (re-exported)
 
 MAX_FSTAB_LINES = 10_000          # lines looked at; the rest is ignored
 MAX_LINE_BYTES = 8192             # longer lines are skipped
@@ -120,28 +121,6 @@ def parse_crypttab(data):
                         "keyfile": None if keyfile in ("", "none", "-") else keyfile,
                         "options": [o for o in options.split(",")[:256] if o]})
     return entries
-
-
-def disk_letters(index):
-    """0 -> "a", 25 -> "z", 26 -> "aa" (the kernel's sdX naming)."""
-    if index < 0:
-        raise ValueError("negative disk index")
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(ord("a") + rem) + letters
-    return letters
-
-
-def disk_index(letters):
-    """"a" -> 0, "z" -> 25, "aa" -> 26; the inverse of ``disk_letters``."""
-    if not letters or len(letters) > 3 or not letters.isalpha() or not letters.islower():
-        raise ValueError("bad disk letters %r" % letters[:8])
-    value = 0
-    for c in letters:
-        value = value * 26 + (ord(c) - ord("a") + 1)
-    return value - 1
 
 
 def _split_dm_name(name):

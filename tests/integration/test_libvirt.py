@@ -142,3 +142,58 @@ def test_kvm_failing_late_falls_back_to_domain_type_qemu(libvirtd, tmp_path, mod
     assert [w for w in warnings if b"KVM failed" in w]
     assert kvm.cached_verdict(hv, g._config.user_cache())["works"] is False
     assert not leftovers()
+
+
+def test_tests_libvirtd_runs_beside_the_system_one(libvirtd, tmp_path):
+    """A libvirt user's machine runs libvirtd as a service: the tests start their own beside
+    it and leave it alone.  Without one here, this test starts one the way the service does
+    (default configuration, /run/libvirt) and stops it afterwards."""
+    import libvirt
+    from tests.libvirt_server import SYSTEM_SOCK, Libvirtd, _pid_alive
+    system_uri = "qemu:///system?socket=%s" % SYSTEM_SOCK
+    started = []
+    try:
+        libvirt.open(system_uri).close()
+    except libvirt.libvirtError:
+        for daemon, pidfile in (("virtlogd", "/run/virtlogd.pid"),
+                                ("libvirtd", "/run/libvirtd.pid")):
+            subprocess.run([daemon, "-d"], check=True)
+            started.append(pidfile)
+        import time
+        for _ in range(300):
+            try:
+                libvirt.open(system_uri).close()
+                break
+            except libvirt.libvirtError:
+                time.sleep(0.1)
+    try:
+        system = libvirt.open(system_uri)
+        before = sorted(d.name() for d in system.listAllDomains())
+        ours = Libvirtd(tmp_path / "beside").start()
+        try:
+            g = guestkit.GuestFS()
+            g.set_backend("libvirt:" + ours.uri)
+            g.add_drive_opts(make_image(tmp_path / "d.img", 16), format="raw")
+            g.launch()
+            mine = [d.name() for d in libvirt.open(ours.uri).listAllDomains()]
+            assert [n for n in mine if n.startswith("guestkit-")]
+            # the service sees none of it, and keeps answering
+            assert sorted(d.name() for d in system.listAllDomains()) == before
+            assert g.list_devices() == ["/dev/sda"]
+            g.close()
+        finally:
+            ours.stop()
+        assert system.getLibVersion() > 0 and sorted(
+            d.name() for d in system.listAllDomains()) == before
+        system.close()
+    finally:
+        import signal
+        for pidfile in reversed(started):
+            with open(pidfile) as f:
+                pid = int(f.read().strip())
+            os.kill(pid, signal.SIGTERM)
+            for _ in range(100):
+                if not _pid_alive(pid):
+                    break
+                import time
+                time.sleep(0.1)
