@@ -174,15 +174,20 @@ def boot_module_order(release, names=BOOT_MODULES):
 # ---- python closure ---------------------------------------------------------------------------
 
 def _package_sources():
-    """(name in the appliance, source file) for guestkit.actions and guestkit.daemon."""
+    """(name in the appliance, source file) for guestkit.actions and guestkit.daemon, with
+    their subpackages."""
     import guestkit.actions
     import guestkit.daemon
     out = []
     for pkg, mod in (("guestkit/actions", guestkit.actions), ("guestkit/daemon", guestkit.daemon)):
-        d = os.path.dirname(mod.__file__)
-        for fn in sorted(os.listdir(d)):
-            if fn.endswith(".py"):
-                out.append(("%s/%s" % (pkg, fn), os.path.join(d, fn)))
+        top = os.path.dirname(mod.__file__)
+        for d, dirs, files in os.walk(top):
+            dirs[:] = sorted(x for x in dirs if os.path.exists(os.path.join(d, x, "__init__.py")))
+            rel = os.path.relpath(d, top)
+            for fn in sorted(files):
+                if fn.endswith(".py"):
+                    name = pkg if rel == "." else "%s/%s" % (pkg, rel)
+                    out.append(("%s/%s" % (name, fn), os.path.join(d, fn)))
     return out
 
 

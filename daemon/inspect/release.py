@@ -300,5 +300,7 @@ def _refine_debian(info, files):
     if info["distro"] == "debian" and info["minor_version"] == 0 and data is not None:
         extra = _LINUX_PARSERS["/etc/debian_version"](as_bytes(data)[:4096], "")
         if extra["major_version"] == info["major_version"]:
+            # libguestfs then describes the guest by that file, product name included
             info["minor_version"] = extra["minor_version"]
+            info["product_name"] = extra["product_name"]
     return info

@@ -1,0 +1,87 @@
+"""Internal calls behind the inspect_* actions (the library shapes and caches the result;
+see guestkit/inspect/).  The parsing happens here, inside the appliance, never on the host.
+"""
+
+import os
+
+from .devices import disk_names
+from .filesystems import blkid_export, do_list_filesystems, mountable_device
+from .inspect import packages as P
+from .inspect import scan
+from .util import DaemonError
+
+MAX_DPKG_STATUS = 64 << 20
+MAX_APK_DB = 64 << 20
+MAX_PACMAN_PACKAGES = 100_000
+
+
+def do_internal_inspect(ctx):
+    """[root record] for every operating system found on the disks."""
+    filesystems = do_list_filesystems(ctx)[:scan.MAX_FILESYSTEMS]
+    blkid = blkid_export([d for d, _ in filesystems])
+    index = scan.DeviceIndex(filesystems, blkid, ["/dev/" + d for d in disk_names()])
+    roots = []
+    for dev, fstype in filesystems:
+        if fstype not in scan.ROOT_FS_TYPES:
+            continue
+        with scan.Mounted(dev) as m:
+            if m.path is None:
+                continue
+            info = scan.describe_root(m.path)
+        if info is None:
+            continue
+        info["root"] = dev
+        info["mountpoints"] = scan.mountpoints(info, dev, index)
+        info["filesystems"] = sorted({d for _, d in info["mountpoints"]})
+        del info["fstab"], info["crypttab"]
+        roots.append(info)
+    return roots
+
+
+def _mount_guest(m, mountpoints):
+    """Mount the root's other filesystems (from its fstab) inside M, shallowest first,
+    each mountpoint resolved inside the root as if chrooted."""
+    for mp, dev in sorted(mountpoints, key=lambda x: (x[0].count("/"), x[0])):
+        if mp == "/":
+            continue
+        target = scan.resolve(m.path, mp)
+        if not os.path.isdir(target):
+            continue
+        try:
+            dev, subvol = mountable_device(dev)
+        except DaemonError:
+            continue                    # gone since inspect_os
+        m.mount(dev, target, None if subvol in (None, "/") else subvol)
+
+
+def do_internal_inspect_applications(ctx, root, package_format, mountpoints):
+    """The applications of the OS at ROOT, from its package database."""
+    if not isinstance(root, str) or not root.startswith("/dev/"):
+        raise DaemonError("%s: not a root device" % root, "EINVAL")
+    with scan.Mounted(root) as m:
+        if m.path is None:
+            raise DaemonError("%s: cannot be mounted to list its applications" % root,
+                              "EINVAL")
+        _mount_guest(m, mountpoints or [])
+        if package_format == "deb":
+            return P.list_dpkg(scan.read_file(m.path, "/var/lib/dpkg/status",
+                                              MAX_DPKG_STATUS) or b"")
+        if package_format == "apk":
+            return P.list_apk(scan.read_file(m.path, "/lib/apk/db/installed",
+                                             MAX_APK_DB) or b"")
+        if package_format == "pacman":
+            return P.list_pacman(_pacman_descs(m.path))
+        return []
+
+
+def _pacman_descs(root):
+    local = scan.resolve(root, "/var/lib/pacman/local")
+    try:
+        names = sorted(os.listdir(local))[:MAX_PACMAN_PACKAGES]
+    except OSError:
+        return
+    for name in names:
+        data = scan.read_file(root, "/var/lib/pacman/local/%s/desc" % name,
+                              P.MAX_DESC_FILE_BYTES)
+        if data:
+            yield data
