@@ -3,7 +3,7 @@
 import sys
 
 from . import CliError
-from .options import USAGE, configure_handle, mount_all, parse_options
+from .options import USAGE, configure_handle, mount_all, mount_inspected, parse_options
 from .parse import split_commands
 from .shell import ERRORS, Shell, report
 from .subcommands import SUBCOMMANDS
@@ -49,10 +49,12 @@ def main(argv=None):
     try:
         groups = split_commands(opts.commands)
         cmds = [shell.prepare(words) for words in groups]   # mistakes show before launch
-        if opts.drives or opts.mounts:
+        if opts.drives or opts.mounts or opts.inspector:
             shell.g                                          # add the drives now
-        if opts.mounts:
+        if opts.mounts or opts.inspector:
             shell.g.launch()
+            if opts.inspector:
+                mount_inspected(shell.g, opts)
             mount_all(shell.g, opts)
         if cmds:
             for cmd in cmds:

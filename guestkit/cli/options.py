@@ -25,6 +25,8 @@ options:
   -c, --connect URI       libvirt URI used with -d
   -m, --mount DEV[:MOUNTPOINT[:OPTIONS[:FSTYPE]]]
                           mount DEV (at / by default) after launching
+  -i, --inspector         inspect the disks and mount the operating system's
+                          filesystems where it mounts them (read-only unless --rw)
   -x, --trace             trace every call on standard error
   -v, --verbose           verbose messages (the appliance's console too)
   --backend NAME          backend launching the appliance (direct, libvirt, ...)
@@ -52,6 +54,7 @@ class Options:
         self.readonly = True
         self.uri = None
         self.mounts = []        # (device, mountpoint, options or None, fstype or None)
+        self.inspector = False
         self.trace = False
         self.verbose = False
         self.backend = None
@@ -104,6 +107,7 @@ _OPTIONS = {
     "domain": (True, lambda o, v: o.drives.append(("d", v, None))),
     "connect": (True, lambda o, v: setattr(o, "uri", v)),
     "mount": (True, lambda o, v: o.mounts.append(parse_mount_spec(v))),
+    "inspector": (False, lambda o, v: setattr(o, "inspector", True)),
     "trace": (False, lambda o, v: setattr(o, "trace", True)),
     "verbose": (False, lambda o, v: setattr(o, "verbose", True)),
     "backend": (True, lambda o, v: setattr(o, "backend", v)),
@@ -114,6 +118,7 @@ _OPTIONS = {
     "version": (False, lambda o, v: setattr(o, "version", True)),
 }
 _SHORT = {"a": "add", "r": "ro", "w": "rw", "d": "domain", "c": "connect", "m": "mount",
+          "i": "inspector",
           "x": "trace", "v": "verbose", "h": "help", "V": "version"}
 
 
@@ -223,6 +228,19 @@ def prompt_for_credentials(g, stdin=None, stderr=None):
             g.set_libvirt_requested_credential(i, answer.encode())
     g.set_event_callback(ask, guestkit.EVENT_LIBVIRT_AUTH)
     return True
+
+
+def mount_inspected(g, o):
+    """-i: inspect, then mount the one operating system found where it mounts its
+    filesystems (the handle must be launched)."""
+    roots = g.inspect_os()
+    if not roots:
+        raise CliError("-i: no operating system was found on the disks (use -m to mount "
+                       "filesystems by hand; list-filesystems shows them)")
+    if len(roots) > 1:
+        raise CliError("-i: several operating systems were found (%s): choose with -m"
+                       % ", ".join(roots))
+    g.inspect_mount_root(roots[0], readwrite=not o.readonly)
 
 
 def mount_all(g, o):

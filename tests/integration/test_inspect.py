@@ -276,3 +276,16 @@ def test_agrees_with_virt_inspector(images):
     ours = [(a["app2_name"], a["app2_version"], a["app2_release"], a["app2_arch"])
             for a in g.inspect_list_applications2(r)]
     assert sorted(theirs) == sorted(ours)
+
+
+def test_shell_inspector_option(images):
+    """guestkit -i: the Debian guest's filesystems mounted where it mounts them, read-only
+    by default, as with guestfish -i."""
+    import sys
+    run = [sys.executable, "-m", "guestkit.cli", "--format=raw", "-a", images["deb"], "-i"]
+    p = subprocess.run(run + ["cat", "/etc/hostname", ":", "mounts"], capture_output=True,
+                       text=True)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["web01", "/dev/vg0/root", "/dev/sda1"]
+    p = subprocess.run(run + ["touch", "/x"], capture_output=True, text=True)
+    assert p.returncode == 1 and "Read-only file system" in p.stderr

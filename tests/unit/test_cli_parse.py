@@ -510,3 +510,21 @@ def test_main_mount_option_launches_and_mounts(monkeypatch, capsys):
     assert g.names() == ["add_drive_opts", "launch", "mount_options", "ls", "shutdown",
                          "close"]
     assert capsys.readouterr().out == "etc\n"
+
+
+def test_inspector_option_mounts_the_one_root():
+    o = options.parse_options(["-a", "x", "-i", "cat", "/etc/hostname"])
+    assert o.inspector and o.commands == ["cat", "/etc/hostname"]
+    g = Recorder({"inspect_os": ["/dev/vg/root"]})
+    options.mount_inspected(g, o)
+    assert g.calls == [("inspect_os", (), {}),
+                       ("inspect_mount_root", ("/dev/vg/root",), {"readwrite": False})]
+    o = options.parse_options(["--rw", "--inspector"])
+    g = Recorder({"inspect_os": ["/dev/sda2"]})
+    options.mount_inspected(g, o)
+    assert g.calls[-1] == ("inspect_mount_root", ("/dev/sda2",), {"readwrite": True})
+    for roots, needle in (([], "no operating system"), (["/dev/sda1", "/dev/sdb1"],
+                                                        "several operating systems")):
+        with pytest.raises(CliError) as e:
+            options.mount_inspected(Recorder({"inspect_os": roots}), o)
+        assert needle in str(e.value)
