@@ -4,7 +4,6 @@ see guestkit/inspect/).  The parsing happens here, inside the appliance, never o
 
 import os
 
-from .devices import disk_names
 from .filesystems import blkid_export, do_list_filesystems, mountable_device
 from .inspect import packages as P
 from .inspect import scan
@@ -19,7 +18,7 @@ def do_internal_inspect(ctx):
     """[root record] for every operating system found on the disks."""
     filesystems = do_list_filesystems(ctx)[:scan.MAX_FILESYSTEMS]
     blkid = blkid_export([d for d, _ in filesystems])
-    index = scan.DeviceIndex(filesystems, blkid, ["/dev/" + d for d in disk_names()])
+    index = scan.DeviceIndex(filesystems, blkid)
     roots = []
     for dev, fstype in filesystems:
         if fstype not in scan.ROOT_FS_TYPES:

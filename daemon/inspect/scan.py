@@ -153,9 +153,8 @@ class DeviceIndex:
     """The appliance's filesystems and what blkid says of them, to turn fstab's device
     specs into appliance device names."""
 
-    def __init__(self, filesystems, blkid, disks):
+    def __init__(self, filesystems, blkid):
         self.filesystems = filesystems          # [(device, type)]
-        self.disks = disks                      # whole disks, in add order
         self.by = {}
         for dev, tags in blkid.items():
             for spec, key in (("UUID", "UUID"), ("LABEL", "LABEL"),
@@ -167,7 +166,9 @@ class DeviceIndex:
 
     def resolve(self, spec):
         """The appliance device fstab's SPEC names, or None."""
-        req = F.remap_disk_name(spec, self.disks)
+        # guest disk names map by index to /dev/sdX, the appliance's name for the disk
+        # added at that index: kept even when no such disk was added, as libguestfs does
+        req = F.remap_disk_name(spec)
         if req is None:
             return None
         kind = req[0]

@@ -3,6 +3,7 @@
 import argparse
 import sys
 
+from ..tools.inspector import main as inspect_tool
 from ..tools.test_tool import main as test_tool
 
 
@@ -75,4 +76,5 @@ def serve(argv):
     return 0
 
 
-SUBCOMMANDS = {"backends": backends, "serve": serve, "test-tool": test_tool}
+SUBCOMMANDS = {"backends": backends, "serve": serve, "test-tool": test_tool,
+               "inspect": inspect_tool}

@@ -68,7 +68,7 @@ def root_records(reply):
             if kind is int:
                 rec[name] = _int(value, name)
             elif kind is str:
-                rec[name] = _text(value, name)
+                rec[name] = _text(value, name) or "unknown"
         rec["root"] = _device(rec["root"], "root")
         mps = r.get("mountpoints")
         if not isinstance(mps, list) or len(mps) > MAX_MOUNTPOINTS:

@@ -289,3 +289,19 @@ def test_shell_inspector_option(images):
     assert p.stdout.split() == ["web01", "/dev/vg0/root", "/dev/sda1"]
     p = subprocess.run(run + ["touch", "/x"], capture_output=True, text=True)
     assert p.returncode == 1 and "Read-only file system" in p.stderr
+
+
+def test_inspect_tool_xml_validates_for_every_os(images, tmp_path):
+    """guestkit inspect on the two disks: one document, three operating systems, valid
+    against virt-inspector's schema."""
+    import sys
+    from tests.integration.test_inspect_tool import validate
+    two = os.path.join(os.path.dirname(images["deb"]), "two.img")
+    p = subprocess.run([sys.executable, "-m", "guestkit.cli", "inspect", "--format=raw",
+                        "-a", images["deb"], "-a", two], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    doc = validate(p.stdout)
+    got = {o.findtext("root"): (o.findtext("distro"), len(o.find("applications")))
+           for o in doc.findall("operatingsystem")}
+    assert got == {"/dev/vg0/root": ("debian", 3), "/dev/sdb1": ("alpinelinux", 2),
+                   "/dev/sdb2": ("archlinux", 1)}

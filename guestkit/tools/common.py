@@ -1,0 +1,172 @@
+"""What the virt-* style tools share: the options that name the guest (-a, --format, -d, -c,
+-v, -x) and its keys (--key, --keys-from-stdin, --echo-keys), opening the guest read-only,
+and opening its encrypted devices with those keys."""
+
+import argparse
+import getpass
+import os
+import sys
+
+import guestkit
+
+#: rounds of "open what is encrypted, then look again" (LUKS on LVM on LUKS ...)
+MAX_KEY_ROUNDS = 4
+
+
+class ToolError(Exception):
+    """A user-facing failure of a tool: printed as "TOOL: MESSAGE", exit status 1."""
+
+
+class _Drive(argparse.Action):
+    """-a/-d append (kind, name, the --format in force) in command-line order."""
+
+    def __call__(self, parser, ns, value, option=None):
+        kind = "d" if option in ("-d", "--domain") else "a"
+        ns.drives.append((kind, value, ns.format if kind == "a" else None))
+
+
+class _Format(argparse.Action):
+    def __call__(self, parser, ns, value, option=None):
+        ns.format = None if value in (None, "", "auto") else value
+
+
+def guest_parser(prog, description):
+    """An ArgumentParser with the shared guest and key options."""
+    ap = argparse.ArgumentParser(prog=prog, description=description)
+    ap.set_defaults(drives=[], format=None)
+    ap.add_argument("-a", "--add", action=_Drive, metavar="IMAGE",
+                    help="add a disk image (repeatable)")
+    ap.add_argument("--format", action=_Format, nargs="?", metavar="FMT",
+                    help="format of the following -a images (raw, qcow2, ...); without a "
+                         "value, detect it again")
+    ap.add_argument("-d", "--domain", action=_Drive, metavar="GUEST",
+                    help="add the disks of a libvirt guest (name or UUID)")
+    ap.add_argument("-c", "--connect", metavar="URI", help="libvirt URI used with -d")
+    ap.add_argument("--key", action="append", default=[], metavar="ID:key:PASS|ID:file:FILE",
+                    help="the passphrase of the LUKS device ID (device name or LUKS UUID)")
+    ap.add_argument("--keys-from-stdin", action="store_true",
+                    help="read passphrases from standard input, one per line")
+    ap.add_argument("--echo-keys", action="store_true",
+                    help="show passphrases as they are typed")
+    ap.add_argument("-v", "--verbose", action="store_true", help="verbose messages")
+    ap.add_argument("-x", dest="trace", action="store_true", help="trace every call")
+    return ap
+
+
+def open_guest(ns):
+    """A launched read-only handle on the guest the options name, its encrypted devices
+    opened."""
+    if not ns.drives:
+        raise ToolError("no disk given: use -a IMAGE or -d GUEST")
+    g = guestkit.GuestFS(python_return_dict=True)
+    try:
+        g.set_verbose(ns.verbose)
+        g.set_trace(ns.trace)
+        for kind, name, fmt in ns.drives:
+            if kind == "a":
+                g.add_drive_opts(name, readonly=True, **({"format": fmt} if fmt else {}))
+            else:
+                g.add_domain(name, readonly=True,
+                             **({"libvirturi": ns.connect} if ns.connect else {}))
+        g.launch()
+        open_encrypted(g, Keys(ns))
+    except BaseException:
+        g.close()
+        raise
+    return g
+
+
+class Keys:
+    """Where passphrases come from: --key selectors first, then standard input
+    (--keys-from-stdin, one line each), else a prompt on the terminal."""
+
+    def __init__(self, ns, stdin=None):
+        self.selectors = [parse_key_selector(s) for s in ns.key]
+        self.from_stdin = ns.keys_from_stdin
+        self.echo = ns.echo_keys
+        self.stdin = stdin or sys.stdin
+
+    def key_for(self, device, uuid):
+        for ident, key in self.selectors:
+            if ident in (device, uuid):
+                return key
+        prompt = "Enter key or passphrase (\"%s\"): " % device
+        if self.from_stdin:
+            line = self.stdin.readline()
+            if not line:
+                raise ToolError("%s is encrypted and standard input has no more keys"
+                                % device)
+            return line.rstrip("\n")
+        try:
+            tty = open("/dev/tty", "r+")
+        except OSError:
+            raise ToolError("%s is encrypted: give its key with --key or "
+                            "--keys-from-stdin (there is no terminal to ask on)"
+                            % device) from None
+        with tty:
+            if self.echo:
+                tty.write(prompt)
+                tty.flush()
+                return tty.readline().rstrip("\n")
+            return getpass.getpass(prompt, stream=tty)
+
+
+def parse_key_selector(text):
+    """ID:key:PASS or ID:file:FILE -> (ID, passphrase).  The ID may itself hold colons
+    (a device name never does, a UUID never does; the last ":key:"/":file:" splits)."""
+    for kind in (":key:", ":file:"):
+        ident, sep, value = text.rpartition(kind)
+        if sep and ident:
+            if kind == ":key:":
+                return ident, value
+            try:
+                with open(value) as f:
+                    return ident, f.readline().rstrip("\n")
+            except OSError as e:
+                raise ToolError("--key %s:file:%s: %s" % (ident, value, e.strerror)) from None
+    raise ToolError("--key %r: expecting ID:key:PASSPHRASE or ID:file:FILENAME" % text)
+
+
+def _encrypted(g, opened):
+    cands = g.list_partitions() + g.list_devices() + g.lvs()
+    out = []
+    for dev in cands:
+        if dev in opened:
+            continue
+        try:
+            if g.vfs_type(dev) == "crypto_LUKS":
+                out.append(dev)
+        except guestkit.Error:
+            continue
+    return out
+
+
+def open_encrypted(g, keys):
+    """Open every LUKS device with its key (as luks-UUID), then activate the volume groups
+    that appear inside; again, for layers below those."""
+    opened = set()
+    for _ in range(MAX_KEY_ROUNDS):
+        todo = _encrypted(g, opened)
+        if not todo:
+            return
+        for dev in todo:
+            uuid = g.luks_uuid(dev)
+            try:
+                g.cryptsetup_open(dev, keys.key_for(dev, uuid), "luks-" + uuid)
+            except guestkit.Error as e:
+                raise ToolError("%s: cannot open it with the key given: %s" % (dev, e)) \
+                    from None
+            opened.add(dev)
+        g.lvm_scan(True)
+
+
+def run_tool(prog, body, argv):
+    """Run BODY(argv); a ToolError or a guestkit.Error is printed as "PROG: error", 1."""
+    try:
+        return body(argv)
+    except (ToolError, guestkit.Error) as e:
+        sys.stderr.write("%s: %s\n" % (prog, e))
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("\n%s: interrupted\n" % prog)
+        return 130
