@@ -5,6 +5,7 @@ see guestkit/inspect/).  The parsing happens here, inside the appliance, never o
 import os
 
 from .filesystems import blkid_export, do_list_filesystems, mountable_device
+from .inspect import icons
 from .inspect import packages as P
 from .inspect import scan
 from .util import DaemonError
@@ -71,6 +72,24 @@ def do_internal_inspect_applications(ctx, root, package_format, mountpoints):
         if package_format == "pacman":
             return P.list_pacman(_pacman_descs(m.path))
         return []
+
+
+def do_internal_inspect_icon(ctx, root, distro, mountpoints, favicon=False):
+    """The PNG logo of the OS at ROOT (bytes), or b"" when it has none."""
+    if not isinstance(root, str) or not root.startswith("/dev/"):
+        raise DaemonError("%s: not a root device" % root, "EINVAL")
+    paths = icons.candidates(distro, bool(favicon))
+    if not paths:
+        return b""
+    with scan.Mounted(root) as m:
+        if m.path is None:
+            return b""
+        _mount_guest(m, mountpoints or [])
+        for path in paths:
+            data = scan.read_file(m.path, path, icons.MAX_ICON_BYTES + 1)
+            if data and len(data) <= icons.MAX_ICON_BYTES and icons.is_png(data):
+                return data
+    return b""
 
 
 def _pacman_descs(root):

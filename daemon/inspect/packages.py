@@ -97,11 +97,11 @@ def _field(stanza, key, limit=MAX_FIELD):
 
 
 def _dpkg_description(lines):
-    """Debian description: continuation lines, " ." meaning an empty line."""
+    """Debian description: the continuation lines (" ." lines, which stand for an empty
+    line, are kept as "." as libguestfs keeps them)."""
     out = []
     for raw in lines:
-        text = clean(raw, MAX_DESCRIPTION, keep_tab=True).rstrip()
-        out.append("" if text == "." else text)
+        out.append(clean(raw, MAX_DESCRIPTION, keep_tab=True).rstrip())
     return "\n".join(out)[:MAX_DESCRIPTION]
 
 

@@ -96,9 +96,12 @@ ACTIONS = [
            doc="The older form of inspect_list_applications2 (no arch, no spare fields).  "
                + _ROOT),
     Action("inspect_get_icon", [Mountable("root")], RBufferOut(),
-           [OBool("favicon"), OBool("highquality")], daemon=False,
-           doc="The operating system's icon as PNG data, or an empty buffer when there is "
-               "none (which is what this version returns for every guest).  " + _ROOT),
+           [OBool("favicon"), OBool("highquality")], daemon=False, state=LAUNCHED,
+           doc="The operating system's logo as PNG data, or an empty buffer when it has "
+               "none: the logo file its distribution ships (Debian, Fedora, Ubuntu, "
+               "Mageia, openSUSE/SLES), read in the appliance and checked to be PNG of at "
+               "most 1 MiB.  With FAVICON, only a small icon suitable as a favicon "
+               "(Fedora's 16x16); HIGHQUALITY is accepted and changes nothing.  " + _ROOT),
     Action("inspect_mount_root", [Mountable("root")], RErr(), [OBool("readwrite")],
            daemon=False, state=LAUNCHED,
            doc="A guestkit addition: mount the filesystems of the operating system at ROOT "

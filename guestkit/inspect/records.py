@@ -5,6 +5,7 @@ checked field by field against the shape below, sizes and counts are bounded, an
 unexpected fails the call with EIO instead of reaching the caller.
 """
 
+from ..daemon.inspect.icons import MAX_ICON_BYTES, is_png
 from ..daemon.inspect.packages import APPLICATION2_FIELDS
 from ..errors import Error
 
@@ -108,3 +109,12 @@ def applications2(reply):
 def applications(apps2):
     """The older application structs made from application2 ones."""
     return [{old: a[new] for old, new in APPLICATION_FIELDS.items()} for a in apps2]
+
+
+def icon(reply):
+    """The appliance's icon, checked: PNG bytes of bounded size, or b""."""
+    if reply == b"":
+        return b""
+    if not isinstance(reply, bytes) or len(reply) > MAX_ICON_BYTES or not is_png(reply):
+        _bad("an icon that is not PNG data of at most %d bytes" % MAX_ICON_BYTES)
+    return reply

@@ -37,7 +37,7 @@ def _record(g, root, action):
 
 def inspect_os(g):
     g._inspection = records.root_records(_internal(g, "internal_inspect"))
-    g._applications = {}
+    g._applications, g._icons = {}, {}
     return list(g._inspection)
 
 
@@ -117,8 +117,13 @@ def inspect_list_applications(g, root):
 
 
 def inspect_get_icon(g, root, favicon=None, highquality=None):
-    _record(g, root, "inspect_get_icon")
-    return b""
+    rec = _record(g, root, "inspect_get_icon")
+    key = (root, bool(favicon))
+    if key not in g._icons:
+        g._icons[key] = records.icon(_internal(
+            g, "internal_inspect_icon", root=root, distro=rec["distro"],
+            mountpoints=[list(mp) for mp in rec["mountpoints"]], favicon=bool(favicon)))
+    return g._icons[key]
 
 
 def inspect_mount_root(g, root, readwrite=None):

@@ -95,7 +95,10 @@ def to_xml(oses):
                     if tag in a:
                         etree.SubElement(ae, tag).text = str(a[tag])
         if "icon" in os_:
-            etree.SubElement(e, "icon").text = os_["icon"]
+            # base64 in lines of 72 characters, as virt-inspector writes it
+            text = os_["icon"]
+            etree.SubElement(e, "icon").text = "\n".join(
+                text[i:i + 72] for i in range(0, len(text), 72))
     return etree.tostring(top, pretty_print=True, xml_declaration=True,
                           encoding="UTF-8").decode()
 

@@ -75,9 +75,24 @@ x86_64
 """
 
 
+def png(width=4, height=4):
+    """A small valid PNG image."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data)))
+    rows = b"".join(b"\0" + b"\xff\x00\x00" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" +
+            chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
 def _write_debian(g, boot_uuid):
-    for d in ("/etc", "/boot", "/usr/bin", "/var/lib/dpkg"):
+    for d in ("/etc", "/boot", "/usr/bin", "/var/lib/dpkg", "/usr/share/pixmaps"):
         g.mkdir_p(d)
+    g.write("/usr/share/pixmaps/debian-logo.png", png())
     g.write("/etc/os-release", b'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n'
                                b'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n'
                                b'VERSION="12 (bookworm)"\nID=debian\n')
@@ -184,7 +199,9 @@ def test_debian_on_lvm(images):
     assert g.inspect_get_mountpoints(r) == {"/": "/dev/vg0/root", "/boot": "/dev/sda1"}
     assert g.inspect_get_filesystems(r) == ["/dev/sda1", "/dev/vg0/root"]
     assert g.inspect_get_drive_mappings(r) == {}
-    assert g.inspect_is_live(r) == 0 and g.inspect_get_icon(r) == b""
+    assert g.inspect_is_live(r) == 0
+    assert g.inspect_get_icon(r) == png() and g.inspect_get_icon(r, favicon=True) == b""
+    assert g.inspect_get_icon("/dev/sdb1") == b""          # Alpine: no logo file
     with pytest.raises(guestkit.Error) as e:
         g.inspect_get_windows_systemroot(r)
     assert e.value.errno_name == "EINVAL"

@@ -1,0 +1,75 @@
+"""Real guest images for the inspection tests and benchmarks, made here.
+
+debian_on_lvm(dir): debootstrap a minimal Debian 12 (from the machine's apt mirror) and
+install it on a disk laid out as an installer would: an MBR partition table, /boot on ext4,
+and an LVM physical volume holding the root logical volume (ext4); /etc/fstab names / by
+its /dev/mapper name and /boot by UUID, the hostname is set.  The image is built once per
+directory and reused.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+
+import guestkit
+
+HOSTNAME = "bookworm-lvm"
+
+
+def _mirror():
+    """The Debian mirror apt uses here (debootstrap needs one)."""
+    for path in ("/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"):
+        try:
+            with open(path) as f:
+                m = re.search(r"(?:URIs:\s*|deb\s+)(https?://\S+/debian)\b", f.read())
+        except OSError:
+            continue
+        if m:
+            return m.group(1)
+    return "http://deb.debian.org/debian"
+
+
+def debian_on_lvm(d):
+    d = str(d)
+    img = os.path.join(d, "debian-lvm.img")
+    if os.path.exists(img):
+        return img
+    if shutil.which("debootstrap") is None:
+        raise RuntimeError("debootstrap is not installed: run the README's test command")
+    root = os.path.join(d, "debootstrap")
+    if not os.path.exists(os.path.join(root, "etc", "debian_version")):
+        subprocess.run(["debootstrap", "--variant=minbase", "bookworm", root, _mirror()],
+                       check=True, stdout=subprocess.DEVNULL)
+    tarball = os.path.join(d, "root.tar")
+    subprocess.run(["tar", "-C", root, "--one-file-system", "-cf", tarball, "."], check=True)
+    tmp = img + ".tmp"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "raw", tmp, "1G"], check=True)
+    g = guestkit.GuestFS(python_return_dict=True)
+    try:
+        g.add_drive_opts(tmp, format="raw")
+        g.launch()
+        g.part_init("/dev/sda", "mbr")
+        g.part_add("/dev/sda", "p", 2048, 206847)
+        g.part_add("/dev/sda", "p", 206848, -1)
+        g.mkfs("ext4", "/dev/sda1")
+        g.pvcreate("/dev/sda2")
+        g.vgcreate("debvg", ["/dev/sda2"])
+        g.lvcreate("root", "debvg", 700)
+        g.mkfs("ext4", "/dev/debvg/root")
+        g.mount("/dev/debvg/root", "/")
+        g.tar_in(tarball, "/")
+        g.mkdir_p("/boot")
+        g.mount("/dev/sda1", "/boot")
+        g.write("/boot/vmlinuz-6.1.0-18-amd64", b"placeholder")
+        g.write("/etc/fstab", ("/dev/mapper/debvg-root / ext4 errors=remount-ro 0 1\n"
+                               "UUID=%s /boot ext4 defaults 0 2\n"
+                               % g.vfs_uuid("/dev/sda1")).encode())
+        g.write("/etc/hostname", (HOSTNAME + "\n").encode())
+        g.umount_all()
+        g.shutdown()
+    finally:
+        g.close()
+    os.unlink(tarball)
+    os.rename(tmp, img)
+    return img
