@@ -109,6 +109,9 @@ class Backend(abc.ABC):
         return LaunchError(what + ("; last console lines:\n  " + "\n  ".join(tail)
                                    if tail else ""))
 
+    def launch_done(self):
+        """Called once the daemon greeted (the launch worked)."""
+
     def fall_back(self, error):
         """After a failed launch (ERROR, a LaunchError), prepare the next launch() to avoid
         the cause and return True, or return False to give up.  The appliance of the
@@ -153,8 +156,8 @@ class ConsoleLog:
 
     def describe(self, empty=""):
         """The notable lines and the last non-empty ones, as the end of an error message."""
-        lines = [l for l in self.lines if l.strip()][-12:]
-        earlier = [l for l in self.notable if l not in lines]
+        lines = [l for l in list(self.lines) if l.strip()][-12:]
+        earlier = [l for l in list(self.notable) if l not in lines]
         if earlier:
             lines = earlier + ["..."] + lines
         return ("; last console lines:\n  " + "\n  ".join(lines)) if lines else empty

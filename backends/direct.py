@@ -267,6 +267,7 @@ class DirectBackend(WatchedLaunch, Backend):
         self._console_thread = threading.Thread(target=self._read_console, daemon=True,
                                                 name="guestkit-console")
         self._console_thread.start()
+        self.watch.started()
         try:
             conn = listener.accept(timeout, self.watch.trouble, self.watch.error)
         except BaseException:
@@ -285,7 +286,9 @@ class DirectBackend(WatchedLaunch, Backend):
         self._console_thread.join(1)
         rc = self.proc.returncode
         if rc < 0:
-            return "qemu was killed by signal %d" % -rc, True
+            # an abort or a crash may be KVM's; SIGKILL/SIGTERM come from outside
+            return "qemu was killed by signal %d" % -rc, -rc in (signal.SIGABRT,
+                                                                signal.SIGSEGV)
         return "qemu exited with status %d" % rc, False
 
     def _preexec(self):

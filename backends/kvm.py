@@ -72,8 +72,8 @@ def _write(qemu, cachedir, verdict):
     verdict["time"] = time.time()
     try:
         os.makedirs(cachedir, mode=0o700, exist_ok=True)
-        tmp = cf + ".%d" % os.getpid()
-        with open(tmp, "w") as f:
+        fd, tmp = tempfile.mkstemp(prefix=".kvm-verdict-", dir=cachedir)
+        with os.fdopen(fd, "w") as f:
             json.dump(verdict, f)
         os.rename(tmp, cf)
     except OSError:

@@ -9,9 +9,11 @@ A launch goes through three stages, and the error names the one that failed:
 
 Under KVM the watch also decides whether a failure is KVM's: qemu saying so
 (``KVM internal error``, ``emulation failure``, an assertion in its KVM code), qemu dying of
-a signal, or the kernel giving no sign of life within KVM_SILENCE seconds, longer than a
-software-emulated boot takes to reach the same point.  Such an error carries ``kvm=True``
-and the backend falls back to TCG (see kvm_fall_back).
+SIGABRT/SIGSEGV, or the kernel giving no sign of life within KVM_SILENCE seconds, longer
+than a software-emulated boot takes to reach the same point.  Such an error carries
+``kvm=True`` and the backend falls back to TCG (WatchedLaunch); the verdict is cached once
+the TCG launch worked, for good when qemu named KVM, for a day when only the way qemu
+stopped pointed at it.
 """
 
 import time
@@ -93,6 +95,11 @@ class BootWatch:
         self.t0 = time.monotonic()
         self.connected = False          # set once the appliance dialled the channel
 
+    def started(self):
+        """The hypervisor is running now: the silence limit counts from here (starting it
+        may take long, e.g. libvirt probing a new emulator)."""
+        self.t0 = time.monotonic()
+
     def stage(self):
         if not self.connected:
             return "qemu"
@@ -106,12 +113,12 @@ class BootWatch:
         gone = self.backend._gone()
         if gone is not None:
             why, suspect = gone
-            # qemu's last words (if any) arrive just after it exits
-            lines = list(console.lines)
-            panicked = any("Kernel panic" in l for l in lines)
-            kvm = self.kvm and (console.kvm_failure is not None or (not panicked and (
-                suspect or any("kvm" in l.lower() for l in lines[-5:]))))
-            return self.error(why, kvm=kvm)
+            panicked = any("Kernel panic" in l for l in list(console.lines))
+            if self.kvm and console.kvm_failure is not None:
+                return self.error(why, kvm=True)
+            # no word from qemu, only the way it stopped: a verdict re-tested after a day
+            kvm = self.kvm and suspect and not panicked
+            return self.error(why, kvm=kvm, retry_after=VERDICT_RETRY if kvm else None)
         if (self.kvm and self.silence is not None and not console.init_seen
                 and time.monotonic() - self.t0 > self.silence):
             # slowness may be passing (a loaded host): this verdict is re-tested after a day
@@ -166,26 +173,30 @@ class WatchedLaunch:
     def launch_failed(self, what):
         return self.watch.error(what) if self.watch else super().launch_failed(what)
 
+    #: the KVM verdict to record once the TCG launch has worked: (reason, retry_after)
+    _pending_verdict = None
+    #: False where a verdict about this host's KVM means nothing (a remote libvirt)
+    _verdict_is_local = True
+
     def fall_back(self, error):
-        if self.watch is None or not kvm_fall_back(self, error, self._qemu, self.watch.kvm):
+        if self.watch is None or not self.watch.kvm or not getattr(error, "kvm", False):
             return False
+        if self._setting("force_kvm") is not None:
+            return False
+        reason = getattr(error, "reason", None) or str(error).split("\n", 1)[0]
+        self._pending_verdict = (reason, getattr(error, "retry_after", None))
+        self.handle._warning("KVM failed while the appliance started (%s); launching again "
+                             "under TCG, which is slower%s" % (reason, (
+                                 ".  Later launches use TCG directly (the verdict is cached "
+                                 "in %s)" % self.handle._cachedir())
+                                 if self._verdict_is_local else ""))
         self._no_kvm = True
         return True
 
-
-def kvm_fall_back(backend, error, qemu, used_kvm):
-    """The KVM -> TCG fallback: when ERROR is KVM's, the attempt used KVM and the user did
-    not insist on it (force_kvm), record the verdict so later launches go straight to TCG,
-    warn once, and return True."""
-    if not (used_kvm and getattr(error, "kvm", False)):
-        return False
-    if backend._setting("force_kvm") is not None:
-        return False
-    reason = getattr(error, "reason", None) or str(error).split("\n", 1)[0]
-    kvm_verdict.record_failure(qemu, backend.handle._cachedir(), reason,
-                               getattr(error, "retry_after", None))
-    backend.handle._warning("KVM failed while the appliance started (%s); launching again "
-                            "under TCG, which is slower.  Later launches use TCG directly "
-                            "(the verdict is cached in %s)"
-                            % (reason, backend.handle._cachedir()))
-    return True
+    def launch_done(self):
+        """The launch worked: a fallback's verdict is now worth keeping."""
+        if self._pending_verdict is not None and self._verdict_is_local:
+            reason, retry_after = self._pending_verdict
+            kvm_verdict.record_failure(self._qemu, self.handle._cachedir(), reason,
+                                       retry_after)
+        self._pending_verdict = None

@@ -17,13 +17,24 @@ import threading
 import time
 import uuid
 
-from .base import ApplianceListener, Backend, ConsoleLog, LaunchError
+from .base import ApplianceListener, Backend, ConsoleLog, KVM_FAILURE_NEEDLES, LaunchError
 from .direct import DirectBackend, find_qemu
 from .launchwatch import BootWatch, WatchedLaunch, silence_limit
 from . import domainxml as X
 from ..daemon.contract import CHANNEL
 from ..drives import disk_letters
 from . import kvm
+
+
+#: what libvirt says when this host's emulator cannot use KVM
+LIBVIRT_NO_KVM = ("does not support virt type 'kvm'", "Could not access KVM kernel module",
+                  "failed to initialize kvm", "failed to initialize KVM")
+
+
+def is_local(uri):
+    """True for a URI whose domains run on this host (no host name in it)."""
+    rest = uri.split("://", 1)[1] if "://" in uri else ""
+    return rest.startswith("/") or rest.split("/", 1)[0] in ("", "localhost")
 
 
 def default_uri():
@@ -54,6 +65,8 @@ class LibvirtBackend(WatchedLaunch, Backend):
         self._stop_console = threading.Event()
         self._console_thread = None
         self.used_kvm = False
+        self._caps = None
+        self._verdict_is_local = is_local(self.uri)
         self._attempt = 0
 
     @classmethod
@@ -73,6 +86,9 @@ class LibvirtBackend(WatchedLaunch, Backend):
             return False
         if self._setting("force_kvm") is not None:
             return True
+        if not self._verdict_is_local:
+            # another host: its libvirt says whether it has KVM; nothing is cached here
+            return "type='kvm'" in (self._caps or "") or 'type="kvm"' in (self._caps or "")
         works, reason, cached = kvm.probe(qemu, self.handle._cachedir())
         if not works:
             self.handle._warning("KVM is not usable (%s); the appliance runs under TCG"
@@ -194,6 +210,7 @@ class LibvirtBackend(WatchedLaunch, Backend):
             caps = self.conn.getCapabilities()
         except libvirt.libvirtError as e:
             raise LaunchError("libvirt capabilities: %s" % e.get_error_message()) from None
+        self._caps = caps
         secmodels = [m.text for m in _secmodels(caps)]
         # a fresh console file and log for each attempt (a fallback launches again)
         self._attempt += 1
@@ -214,7 +231,9 @@ class LibvirtBackend(WatchedLaunch, Backend):
                 # or libvirt finding no KVM for this emulator, can run as type qemu
                 raise LaunchError("libvirt could not start the appliance (URI %s): %s"
                                   % (self.uri, msg),
-                                  kvm=self.used_kvm and "kvm" in msg.lower()) from None
+                                  kvm=self.used_kvm and any(n in msg for n in (
+                                      KVM_FAILURE_NEEDLES + LIBVIRT_NO_KVM))) from None
+            self.watch.started()
             self._console_thread = threading.Thread(target=self._tail_console,
                                                     args=(console_path,), daemon=True)
             self._console_thread.start()
@@ -245,6 +264,7 @@ class LibvirtBackend(WatchedLaunch, Backend):
         if state in (libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_CRASHED,
                      libvirt.VIR_DOMAIN_SHUTDOWN):
             time.sleep(0.2)             # let the console follower catch the last lines
+            # qemu's words are out of reach: stopping before init is all there is to go by
             return "the appliance domain stopped", not self.console.init_seen
         return None
 

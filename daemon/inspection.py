@@ -24,17 +24,12 @@ def do_internal_inspect(ctx):
     for dev, fstype in filesystems:
         if fstype not in scan.ROOT_FS_TYPES:
             continue
-        with scan.Mounted(dev) as m:
-            if m.path is None:
-                continue
-            info = scan.describe_root(m.path)
-        if info is None:
-            continue
-        info["root"] = dev
-        info["mountpoints"] = scan.mountpoints(info, dev, index)
-        info["filesystems"] = sorted({d for _, d in info["mountpoints"]})
-        del info["fstab"], info["crypttab"]
-        roots.append(info)
+        for root, info in scan.candidate_roots(dev, fstype):
+            info["root"] = root
+            info["mountpoints"] = scan.mountpoints(info, root, index)
+            info["filesystems"] = sorted({d for _, d in info["mountpoints"]})
+            del info["fstab"], info["crypttab"]
+            roots.append(info)
     return roots
 
 
@@ -44,8 +39,8 @@ def _mount_guest(m, mountpoints):
     for mp, dev in sorted(mountpoints, key=lambda x: (x[0].count("/"), x[0])):
         if mp == "/":
             continue
-        target = scan.resolve(m.path, mp)
-        if not os.path.isdir(target):
+        target = scan.safe_resolve(m.path, mp)
+        if target is None or not os.path.isdir(target):
             continue
         try:
             dev, subvol = mountable_device(dev)
@@ -56,7 +51,7 @@ def _mount_guest(m, mountpoints):
 
 def do_internal_inspect_applications(ctx, root, package_format, mountpoints):
     """The applications of the OS at ROOT, from its package database."""
-    if not isinstance(root, str) or not root.startswith("/dev/"):
+    if not isinstance(root, str) or not root.startswith(("/dev/", "btrfsvol:/dev/")):
         raise DaemonError("%s: not a root device" % root, "EINVAL")
     with scan.Mounted(root) as m:
         if m.path is None:
@@ -76,7 +71,7 @@ def do_internal_inspect_applications(ctx, root, package_format, mountpoints):
 
 def do_internal_inspect_icon(ctx, root, distro, mountpoints, favicon=False):
     """The PNG logo of the OS at ROOT (bytes), or b"" when it has none."""
-    if not isinstance(root, str) or not root.startswith("/dev/"):
+    if not isinstance(root, str) or not root.startswith(("/dev/", "btrfsvol:/dev/")):
         raise DaemonError("%s: not a root device" % root, "EINVAL")
     paths = icons.candidates(distro, bool(favicon))
     if not paths:
@@ -93,7 +88,7 @@ def do_internal_inspect_icon(ctx, root, distro, mountpoints, favicon=False):
 
 
 def _pacman_descs(root):
-    local = scan.resolve(root, "/var/lib/pacman/local")
+    local = scan.safe_resolve(root, "/var/lib/pacman/local")
     try:
         names = sorted(os.listdir(local))[:MAX_PACMAN_PACKAGES]
     except OSError:

@@ -14,7 +14,9 @@ queries).  What it does:
   hang    prints it, then runs with the CPU stuck (qemu paused on "KVM internal error"),
   silent  runs with the CPU stuck and prints nothing (a stalled kernel),
   die     runs for a second with the CPU stuck, prints the failure and exits 1 (a vCPU
-          that fails after libvirt's start-up handshake).
+          that fails after libvirt's start-up handshake);
+  baddrive  (under TCG too) exits 1 saying it cannot open a drive whose path holds "kvm",
+          as qemu-kvm would: not KVM's fault.
 A stuck CPU is real qemu under TCG with a firmware that jumps to itself at the reset
 vector: qemu, its QMP monitor and the daemon's channel all work, the kernel never runs.
 """
@@ -50,6 +52,10 @@ for a in "$@"; do
   args+=("$a"); prev=$a
 done
 echo "$kvm $kind" >> "$here/calls"
+if [ "$mode" = baddrive ] && [ $kind = launch ]; then
+  echo "qemu-kvm: -drive file=/srv/kvm/x.img: Could not open '/srv/kvm/x.img': Permission denied" >&2
+  exit 1
+fi
 if [ $kvm = kvm ] && [ $kind = probe ]; then
   echo "SeaBIOS (version fake)" > "$dbg"
   exec sleep 60

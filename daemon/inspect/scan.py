@@ -10,6 +10,7 @@ files only, without blocking, at most a fixed number of bytes each.
 import os
 import struct
 
+from ..filesystems import mountable_device
 from ..guestpath import resolve, resolve_lstat
 from ..util import DaemonError, open_nonblocking, run
 from . import fstab as F
@@ -23,6 +24,7 @@ INSPECT_DIR = "/run/guestkit-inspect"
 ROOT_FS_TYPES = frozenset(("ext2", "ext3", "ext4", "xfs", "btrfs", "jfs", "reiserfs", "f2fs",
                            "ufs", "nilfs2"))
 MAX_FILESYSTEMS = 1024          # filesystems looked at
+MAX_SUBVOLUMES = 256            # btrfs subvolumes looked at, per filesystem
 MAX_FSTAB_BYTES = 4 << 20       # /etc/fstab and /etc/crypttab
 #: binaries whose ELF header tells the guest's architecture, the first one found wins
 ARCH_BINARIES = ("/bin/ls", "/usr/bin/ls", "/bin/sh", "/usr/bin/sh", "/bin/busybox",
@@ -37,7 +39,7 @@ def read_file(root, path, limit):
     """Bytes of guest file PATH (resolved inside ROOT as if chrooted), at most LIMIT; None
     when it is missing, not a regular file, or unreadable."""
     try:
-        fd, _ = open_nonblocking(resolve(root, path), os.O_RDONLY)
+        fd, _ = open_nonblocking(resolve(root, path), os.O_RDONLY | os.O_NOFOLLOW)
     except (OSError, DaemonError):
         return None
     try:
@@ -56,12 +58,26 @@ def read_file(root, path, limit):
 
 
 def exists(root, path):
-    return resolve_lstat(root, path, follow=False)[1] is not None
+    try:
+        return resolve_lstat(root, path, follow=False)[1] is not None
+    except OSError:                     # a symlink loop, a file where a directory is ...
+        return False
 
 
 def is_dir(root, path):
-    st = resolve_lstat(root, path)[1]
+    try:
+        st = resolve_lstat(root, path)[1]
+    except OSError:
+        return False
     return st is not None and (st.st_mode & 0o170000) == 0o040000
+
+
+def safe_resolve(root, path):
+    """resolve() inside ROOT, or None when the guest's tree makes it impossible."""
+    try:
+        return resolve(root, path)
+    except OSError:
+        return None
 
 
 def elf_arch(header):
@@ -96,22 +112,37 @@ class Mounted:
     (.path), or .path None when it cannot be mounted (then nothing is to undo)."""
     _count = 0
 
-    def __init__(self, device, subvol=None):
+    def __init__(self, mountable, toplevel=False):
+        """MOUNTABLE: a device or btrfsvol:DEV/SUBVOL; TOPLEVEL: a btrfs filesystem's top
+        level (every subvolume inside), not its default subvolume."""
         Mounted._count += 1
         self.path = os.path.join(INSPECT_DIR, str(Mounted._count))
-        self.device, self.subvol = device, subvol
+        self.device, self.subvol = mountable_device(mountable)
+        if self.subvol == "/":
+            self.subvol = None
+        self.toplevel = toplevel
         self.stack = []
 
     def __enter__(self):
         os.makedirs(self.path, exist_ok=True)
-        if not self.mount(self.device, self.path, self.subvol):
+        if not self.mount(self.device, self.path, self.subvol, self.toplevel):
             os.rmdir(self.path)
             self.path = None
         return self
 
-    def mount(self, device, target, subvol=None):
-        opts = "ro" + (",subvol=" + subvol if subvol else "")
-        _, _, rc = run(["mount", "-o", opts, "--", device, target], check=False)
+    def mount(self, device, target, subvol=None, toplevel=False):
+        sub = ",subvol=" + subvol if subvol else ",subvolid=5" if toplevel else ""
+        _, _, rc = run(["mount", "-o", "ro" + sub, "--", device, target], check=False)
+        if rc != 0:
+            # already mounted read-write (the user mounted it): the kernel will not mount
+            # it read-only again, but shares it read-write; this mount is then made
+            # read-only on its own
+            _, _, rc = run(["mount", "-o", "rw" + sub, "--", device, target], check=False)
+            if rc == 0:
+                self.stack.append(target)
+                _, _, rc = run(["mount", "-o", "remount,bind,ro", "--", target],
+                               check=False)
+                return rc == 0
         if rc == 0:
             self.stack.append(target)
         return rc == 0
@@ -147,6 +178,43 @@ def describe_root(root):
     info["fstab"] = read_file(root, "/etc/fstab", MAX_FSTAB_BYTES) or b""
     info["crypttab"] = read_file(root, "/etc/crypttab", MAX_FSTAB_BYTES) or b""
     return info
+
+
+def btrfs_subvolumes(top):
+    """The paths of the subvolumes of the btrfs filesystem whose top level is mounted at
+    TOP (at most MAX_SUBVOLUMES)."""
+    out, _, rc = run(["btrfs", "subvolume", "list", top], check=False)
+    paths = []
+    for line in out.splitlines():
+        _, sep, path = line.partition(" path ")
+        if sep and path and "\0" not in path:
+            paths.append(path[len("<FS_TREE>/"):] if path.startswith("<FS_TREE>/") else path)
+        if len(paths) >= MAX_SUBVOLUMES:
+            break
+    return paths if rc == 0 else []
+
+
+def candidate_roots(dev, fstype):
+    """[(root name, its identity)] for the filesystem DEV: the filesystem itself, and for
+    btrfs each subvolume (btrfsvol:DEV/PATH), that holds an operating system."""
+    found = []
+    with Mounted(dev, toplevel=fstype == "btrfs") as m:
+        if m.path is None:
+            return found
+        trees = [(dev, m.path)]
+        if fstype == "btrfs":
+            for path in btrfs_subvolumes(m.path):
+                tree = safe_resolve(m.path, "/" + path)
+                if tree is not None:
+                    trees.append(("btrfsvol:%s/%s" % (dev, path), tree))
+        for name, tree in trees:
+            try:
+                info = describe_root(tree)
+            except (OSError, ValueError, DaemonError):
+                continue            # a tree too odd to read is not an OS we can describe
+            if info is not None:
+                found.append((name, info))
+    return found
 
 
 class DeviceIndex:

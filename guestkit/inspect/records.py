@@ -5,6 +5,8 @@ checked field by field against the shape below, sizes and counts are bounded, an
 unexpected fails the call with EIO instead of reaching the caller.
 """
 
+import re
+
 from ..daemon.inspect.icons import MAX_ICON_BYTES, is_png
 from ..daemon.inspect.packages import APPLICATION2_FIELDS
 from ..errors import Error
@@ -34,10 +36,15 @@ def _bad(what):
     raise Error("the appliance sent a malformed inspection result (%s)" % what, "EIO")
 
 
+# characters no XML document may hold (control characters but tab and newline, the
+# non-characters U+FFFE/U+FFFF, lone surrogates): dropped from what the appliance says
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def _text(value, what, limit=MAX_TEXT):
-    if not isinstance(value, str) or len(value) > limit or "\0" in value:
+    if not isinstance(value, str) or len(value) > limit:
         _bad(what)
-    return value
+    return _NOT_XML.sub("", value)
 
 
 def _int(value, what):
@@ -47,6 +54,8 @@ def _int(value, what):
 
 
 def _device(value, what):
+    if not isinstance(value, str) or _NOT_XML.search(value):
+        _bad(what)
     value = _text(value, what)
     if not value.startswith(("/dev/", "btrfsvol:/dev/")) or "/.." in value:
         _bad(what)

@@ -94,7 +94,9 @@ def _start_appliance(g, backend, name, appliance, tmpdir):
             client = Client(sock, on_progress=g._on_progress,
                             on_log=lambda text: g._debug("daemon: %s" % text.decode(
                                 "utf-8", "replace").rstrip()))
-            return client, _await_greeting(client, backend)
+            hello = _await_greeting(client, backend)
+            backend.launch_done()
+            return client, hello
         except LaunchError as e:
             if client is not None:
                 client.close()
@@ -128,8 +130,13 @@ def _await_greeting(client, backend):
         return client.read_hello(timeout=max(1.0, deadline - time.monotonic()))
     except SessionLost as e:
         if getattr(backend, "owns_appliance", True):
-            # the appliance went away or spoke nonsense: say what the console showed
+            # the appliance went away or spoke nonsense: say what the console showed, once
+            # qemu's exit and last words have been seen (they may lag the closed socket)
+            end = time.monotonic() + 3.0      # libvirt notices a dead qemu late
             trouble = backend.launch_trouble()
+            while trouble is None and time.monotonic() < end:
+                time.sleep(0.05)
+                trouble = backend.launch_trouble()
             raise trouble if trouble is not None else backend.launch_failed(str(e))
         raise LaunchError(str(e)) from None
 

@@ -112,18 +112,18 @@ class Keys:
 
 
 def parse_key_selector(text):
-    """ID:key:PASS or ID:file:FILE -> (ID, passphrase).  The ID may itself hold colons
-    (a device name never does, a UUID never does; the last ":key:"/":file:" splits)."""
-    for kind in (":key:", ":file:"):
-        ident, sep, value = text.rpartition(kind)
-        if sep and ident:
-            if kind == ":key:":
-                return ident, value
-            try:
-                with open(value) as f:
-                    return ident, f.readline().rstrip("\n")
-            except OSError as e:
-                raise ToolError("--key %s:file:%s: %s" % (ident, value, e.strerror)) from None
+    """ID:key:PASS or ID:file:FILE -> (ID, passphrase).  Neither a device name nor a LUKS
+    UUID holds a colon, so the first one ends the ID; the passphrase may hold any."""
+    ident, _, rest = text.partition(":")
+    kind, _, value = rest.partition(":")
+    if ident and kind == "key":
+        return ident, value
+    if ident and kind == "file" and value:
+        try:
+            with open(value) as f:
+                return ident, f.readline().rstrip("\n")
+        except OSError as e:
+            raise ToolError("--key %s:file:%s: %s" % (ident, value, e.strerror)) from None
     raise ToolError("--key %r: expecting ID:key:PASSPHRASE or ID:file:FILENAME" % text)
 
 

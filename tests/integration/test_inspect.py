@@ -120,6 +120,19 @@ def _write_alpine(g):
     g.upload("/bin/ls", "/bin/busybox")
 
 
+def _write_ubuntu_on_btrfs(g, uuid):
+    """Root in subvolume @, /home in @home, as Ubuntu's installer lays btrfs out."""
+    for d in ("/etc", "/usr/bin"):
+        g.mkdir_p(d)
+    g.write("/etc/os-release", b'NAME="Ubuntu"\nVERSION_ID="24.04"\nID=ubuntu\n'
+                               b'PRETTY_NAME="Ubuntu 24.04 LTS"\n')
+    g.write("/etc/hostname", b"subvol-host\n")
+    g.write("/etc/fstab", ("UUID=%s / btrfs defaults,subvol=@ 0 1\n"
+                           "UUID=%s /home btrfs defaults,subvol=@home 0 2\n" % (uuid, uuid)
+                           ).encode())
+    g.upload("/bin/ls", "/usr/bin/ls")
+
+
 def _write_arch_hostile(g):
     for d in ("/etc", "/usr/bin", "/var/lib/pacman/local/bash-5.2.026-2"):
         g.mkdir_p(d)
@@ -139,9 +152,11 @@ def images(tmp_path_factory):
     d = tmp_path_factory.mktemp("inspect")
     deb = make_image(d / "debian.img", 300)
     two = make_image(d / "two.img", 200)
+    btr = make_image(d / "btrfs.img", 256)
     g = guestkit.GuestFS(python_return_dict=True)
     g.add_drive_opts(deb, format="raw")
     g.add_drive_opts(two, format="raw")
+    g.add_drive_opts(btr, format="raw")
     g.launch()
     g.part_init("/dev/sda", "mbr")
     g.part_add("/dev/sda", "p", 2048, 206847)
@@ -168,11 +183,21 @@ def images(tmp_path_factory):
     g.mount("/dev/sdb2", "/")
     _write_arch_hostile(g)
     g.umount_all()
+    g.mkfs("btrfs", "/dev/sdc")
+    g.mount("/dev/sdc", "/")
+    g.btrfs_subvolume_create("/@")
+    g.btrfs_subvolume_create("/@home")
+    uuid = g.vfs_uuid("/dev/sdc")
+    g.umount_all()
+    g.mount("btrfsvol:/dev/sdc/@", "/")
+    _write_ubuntu_on_btrfs(g, uuid)
+    g.umount_all()
     g.shutdown()
     g.close()
     g = guestkit.GuestFS(python_return_dict=True)
     g.add_drive_opts(deb, format="raw", readonly=True)
     g.add_drive_opts(two, format="raw", readonly=True)
+    g.add_drive_opts(btr, format="raw", readonly=True)
     g.launch()
     t0 = time.monotonic()
     roots = g.inspect_os()
@@ -182,7 +207,8 @@ def images(tmp_path_factory):
 
 
 def test_every_os_gets_a_root(images):
-    assert sorted(images["roots"]) == ["/dev/sdb1", "/dev/sdb2", "/dev/vg0/root"]
+    assert sorted(images["roots"]) == ["/dev/sdb1", "/dev/sdb2", "/dev/vg0/root",
+                                       "btrfsvol:/dev/sdc/@"]
     assert images["g"].inspect_get_roots() == images["roots"]
     assert images["took"] < 10          # the hostile fstab and fifo cost nothing much
 
@@ -243,6 +269,34 @@ def test_two_oses_on_one_disk(images):
     assert [(x["app2_name"], x["app2_version"], x["app2_release"], x["app2_url"])
             for x in g.inspect_list_applications2(b)] == [
         ("bash", "5.2.026", "2", "https://www.gnu.org/software/bash/bash.html")]
+
+
+def test_root_in_a_btrfs_subvolume(images):
+    g, r = images["g"], "btrfsvol:/dev/sdc/@"
+    assert (g.inspect_get_distro(r), g.inspect_get_major_version(r),
+            g.inspect_get_hostname(r)) == ("ubuntu", 24, "subvol-host")
+    assert g.inspect_get_mountpoints(r) == {"/": r, "/home": "btrfsvol:/dev/sdc/@home"}
+    assert g.inspect_list_applications2(r) == []          # no dpkg database there
+    g.inspect_mount_root(r)
+    try:
+        assert g.cat("/etc/hostname") == "subvol-host\n"
+    finally:
+        g.umount_all()
+
+
+def test_inspection_beside_the_users_own_mounts(images):
+    """With the guest mounted read-write by the user (the order guestfs(3) shows:
+    inspect_os, mount, list applications), inspection still reads it, and leaves the
+    user's mount as it was."""
+    g, r = images["g"], "/dev/vg0/root"
+    g.mount(r, "/")
+    try:
+        assert len(g.inspect_list_applications2(r)) == 3
+        assert r in g.inspect_os()
+        g.write("/still-writable", b"yes")
+        assert g.mounts() == [r]
+    finally:
+        g.umount_all()
 
 
 def test_hostile_files_give_a_partial_answer(images):
@@ -321,4 +375,4 @@ def test_inspect_tool_xml_validates_for_every_os(images, tmp_path):
     got = {o.findtext("root"): (o.findtext("distro"), len(o.find("applications")))
            for o in doc.findall("operatingsystem")}
     assert got == {"/dev/vg0/root": ("debian", 3), "/dev/sdb1": ("alpinelinux", 2),
-                   "/dev/sdb2": ("archlinux", 1)}
+                   "/dev/sdb2": ("archlinux", 1)}       # the btrfs disk was not given

@@ -116,3 +116,20 @@ def test_a_fixed_host_is_probed_again(tmp_path):
     assert kvm.cached_verdict(hv, cache) is None
     kvm.record_failure(hv, cache, "test", retry_after=-1)
     assert kvm.cached_verdict(hv, cache) is None         # expired: probe again
+
+
+def test_a_failure_that_is_not_kvms_is_not_blamed_on_kvm(tmp_path):
+    """qemu-kvm's own error about a drive (whose path says kvm) fails the launch with the
+    real cause: no TCG retry, no verdict recorded against KVM."""
+    hv = make_wrapper(tmp_path / "hv", "baddrive")
+    g = guestkit.GuestFS(environment=False)
+    g.set_hv(hv)
+    g.add_drive_opts(make_image(tmp_path / "d.img", 16), format="raw")
+    with pytest.raises(guestkit.Error) as e:
+        g.launch()
+    msg = str(e.value)
+    assert "qemu did not start the appliance" in msg
+    assert "Likely cause: qemu cannot open a file it was given" in msg
+    assert calls(tmp_path / "hv") == [("kvm", "probe"), ("kvm", "launch")]
+    assert kvm.cached_verdict(hv, g.get_cachedir_in_use())["works"] is True   # the probe's
+    g.close()

@@ -146,8 +146,9 @@ def test_kvm_failing_late_falls_back_to_domain_type_qemu(libvirtd, tmp_path, mod
 
 def test_tests_libvirtd_runs_beside_the_system_one(libvirtd, tmp_path):
     """A libvirt user's machine runs libvirtd as a service: the tests start their own beside
-    it and leave it alone.  Without one here, this test starts one the way the service does
-    (default configuration, /run/libvirt) and stops it afterwards."""
+    it and leave it alone.  Without one here, this test starts one where the service runs
+    (/run/libvirt, /var/lib/libvirt) and stops it afterwards; it sees an empty /etc/libvirt,
+    so that it starts none of the machine's networks or domains."""
     import libvirt
     from tests.libvirt_server import SYSTEM_SOCK, Libvirtd, _pid_alive
     system_uri = "qemu:///system?socket=%s" % SYSTEM_SOCK
@@ -155,10 +156,12 @@ def test_tests_libvirtd_runs_beside_the_system_one(libvirtd, tmp_path):
     try:
         libvirt.open(system_uri).close()
     except libvirt.libvirtError:
-        for daemon, pidfile in (("virtlogd", "/run/virtlogd.pid"),
-                                ("libvirtd", "/run/libvirtd.pid")):
-            subprocess.run([daemon, "-d"], check=True)
-            started.append(pidfile)
+        empty = tmp_path / "empty-etc"
+        empty.mkdir()
+        subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                        "set -e; mount --bind %s /etc/libvirt; virtlogd -d; libvirtd -d"
+                        % empty], check=True)
+        started += ["/run/virtlogd.pid", "/run/libvirtd.pid"]
         import time
         for _ in range(300):
             try:

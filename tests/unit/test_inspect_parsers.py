@@ -1,6 +1,7 @@
 """The daemon's inspection parsers (guestkit.daemon.inspect): realistic guest files
 and hostile ones.  Pure functions, no VM."""
 
+import os
 import random
 import time
 
@@ -594,3 +595,85 @@ def test_wrong_input_types_raise_value_error():
                  lambda: hostname.find_hostname(None)):
         with pytest.raises(ValueError):
             call()
+
+
+# ---- the appliance-side walk and the host-side checks (no VM: host directories) ----------
+
+def test_odd_trees_do_not_stop_inspection(tmp_path):
+    """A symlink loop at /etc, a regular file where /usr should be: no exception, just
+    'not an OS' (one odd disk must not stop the inspection of the others)."""
+    from guestkit.daemon.inspect import scan
+    loop = tmp_path / "loop"
+    loop.mkdir()
+    os.symlink("etc", loop / "etc")
+    assert scan.is_dir(str(loop), "/etc") is False
+    assert scan.describe_root(str(loop)) is None
+    odd = tmp_path / "odd"
+    (odd / "etc").mkdir(parents=True)
+    (odd / "etc" / "fstab").write_bytes(b"/dev/sda1 / ext4 defaults 0 1\n")
+    (odd / "usr").write_bytes(b"not a directory")
+    assert scan.exists(str(odd), "/usr/bin/ls") is False
+    assert scan.describe_root(str(odd)) is None
+    assert scan.safe_resolve(str(loop), "/etc/x") is None
+
+
+def test_guest_files_are_read_inside_the_root_only(tmp_path):
+    from guestkit.daemon.inspect import scan
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    secret = tmp_path / "host-secret"
+    secret.write_bytes(b"host only\n")
+    os.symlink(str(secret), root / "etc" / "hostname")     # absolute: inside the root
+    os.mkfifo(root / "etc" / "os-release")                  # never blocks
+    assert scan.read_file(str(root), "/etc/hostname", 100) is None
+    assert scan.read_file(str(root), "/etc/os-release", 100) is None
+    (root / "etc" / "debian_version").write_bytes(b"12.5\n" * 1000)
+    assert scan.read_file(str(root), "/etc/debian_version", 10) == b"12.5\n12.5\n"
+
+
+def test_elf_architectures():
+    from guestkit.daemon.inspect.scan import elf_arch
+    hdr = lambda cls, data, machine: (b"\x7fELF" + bytes((cls, data)) + b"\0" * 12 +
+                                      machine.to_bytes(2, "little" if data == 1 else "big"))
+    assert elf_arch(hdr(2, 1, 62)) == "x86_64" and elf_arch(hdr(1, 1, 3)) == "i386"
+    assert elf_arch(hdr(2, 1, 183)) == "aarch64" and elf_arch(hdr(2, 1, 21)) == "ppc64le"
+    assert elf_arch(hdr(2, 2, 21)) == "ppc64" and elf_arch(hdr(2, 2, 22)) == "s390x"
+    assert elf_arch(hdr(2, 1, 243)) == "riscv64"
+    assert elf_arch(b"#!/bin/sh\n" + b"\0" * 20) is None and elf_arch(b"\x7fELF") is None
+
+
+def test_host_checks_what_the_appliance_says():
+    import guestkit
+    from guestkit.inspect import records
+    good = {"root": "/dev/sda1", "type": "linux", "distro": "debian",
+            "product_name": "Deb\ufffeian\x01 12", "major_version": 12, "minor_version": 5,
+            "mountpoints": [["/", "/dev/sda1"], ["/boot", "btrfsvol:/dev/sdb/@boot"]],
+            "filesystems": []}
+    rec = records.root_records([good])["/dev/sda1"]
+    assert rec["product_name"] == "Debian 12"          # nothing XML cannot carry
+    assert rec["hostname"] == "unknown" and rec["filesystems"] == [
+        "/dev/sda1", "btrfsvol:/dev/sdb/@boot"]
+    for bad in (dict(good, root="/etc/passwd"), dict(good, major_version=-1),
+                dict(good, major_version=True), dict(good, mountpoints=[["boot", "/dev/x"]]),
+                dict(good, mountpoints=[["/", "/dev/../etc"]]), dict(good, distro="x" * 5000),
+                dict(good, mountpoints=[["/", "/dev/sda\x01"]])):
+        with pytest.raises(guestkit.Error) as e:
+            records.root_records([bad])
+        assert e.value.errno_name == "EIO"
+    with pytest.raises(guestkit.Error):
+        records.root_records([good] * 65)
+    with pytest.raises(guestkit.Error):
+        records.icon(b"GIF89a....")
+    assert records.icon(b"") == b""
+
+
+def test_key_selectors(tmp_path):
+    from guestkit.tools.common import ToolError, parse_key_selector
+    assert parse_key_selector("/dev/sda2:key:pa:key:ss") == ("/dev/sda2", "pa:key:ss")
+    assert parse_key_selector("0b1e-uuid:key:") == ("0b1e-uuid", "")
+    f = tmp_path / "k"
+    f.write_text("from a file\nsecond line\n")
+    assert parse_key_selector("/dev/vg/lv:file:%s" % f) == ("/dev/vg/lv", "from a file")
+    for bad in ("nonsense", "/dev/sda2:pass:x", ":key:x", "/dev/sda2:file:"):
+        with pytest.raises(ToolError):
+            parse_key_selector(bad)
