@@ -3,10 +3,12 @@ see guestkit/inspect/).  The parsing happens here, inside the appliance, never o
 """
 
 import os
+import stat
 
 from .filesystems import blkid_export, do_list_filesystems, mountable_device
 from .inspect import icons
 from .inspect import packages as P
+from .inspect import rpmdb
 from .inspect import scan
 from .util import DaemonError
 
@@ -66,6 +68,19 @@ def do_internal_inspect_applications(ctx, root, package_format, mountpoints):
                                              MAX_APK_DB) or b"")
         if package_format == "pacman":
             return P.list_pacman(_pacman_descs(m.path))
+        if package_format == "rpm":
+            return _rpm(m.path)
+        return []
+
+
+def _rpm(root):
+    """rpm's sqlite database, a regular file inside the guest, or nothing."""
+    path = scan.safe_resolve(root, rpmdb.RPMDB_SQLITE)
+    try:
+        if path is None or not stat.S_ISREG(os.lstat(path).st_mode):
+            return []
+        return rpmdb.list_rpm_sqlite(path)
+    except (OSError, ValueError):
         return []
 
 

@@ -73,3 +73,51 @@ def debian_on_lvm(d):
     os.unlink(tarball)
     os.rename(tmp, img)
     return img
+
+
+RPM_SPEC = """Name: %(name)s
+Version: %(version)s
+Release: %(release)s
+%(epoch)s
+Summary: %(summary)s
+License: MIT
+URL: %(url)s
+BuildArch: noarch
+%%description
+%(description)s
+%%files
+"""
+
+#: the packages rpm_database() registers: name, epoch line, version, release, summary
+RPM_PACKAGES = [
+    dict(name="hello-gk", epoch="Epoch: 1", version="2.12.1", release="3.fc39",
+         summary="A greeting for the inspection tests", url="https://example.org/hello",
+         description="Says hello."),
+    dict(name="tools-gk", epoch="", version="0.9", release="1.fc39",
+         summary="Small tools", url="https://example.org/tools",
+         description="Several small tools."),
+]
+
+
+def rpm_database(d):
+    """A real rpm database (rpmdb.sqlite, as Fedora 33+ keeps it) made by rpm itself, with
+    the RPM_PACKAGES registered (built by rpmbuild, installed with --justdb).  Returns the
+    path of rpmdb.sqlite."""
+    d = str(d)
+    for tool in ("rpm", "rpmbuild"):
+        if shutil.which(tool) is None:
+            raise RuntimeError("%s is not installed: run the README's test command" % tool)
+    top, db = os.path.join(d, "rpmbuild"), os.path.join(d, "rpmdb")
+    os.makedirs(db, exist_ok=True)
+    for p in RPM_PACKAGES:
+        spec = os.path.join(d, p["name"] + ".spec")
+        with open(spec, "w") as f:
+            f.write(RPM_SPEC % p)
+        subprocess.run(["rpmbuild", "-bb", "--define", "_topdir " + top, spec], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["rpm", "--dbpath", db, "--initdb"], check=True)
+    rpms = [os.path.join(top, "RPMS", "noarch", f)
+            for f in sorted(os.listdir(os.path.join(top, "RPMS", "noarch")))]
+    subprocess.run(["rpm", "--dbpath", db, "-i", "--justdb", "--nodeps", "--ignoreos"] + rpms,
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return os.path.join(db, "rpmdb.sqlite")

@@ -13,6 +13,7 @@ import pytest
 
 import guestkit
 from tests.conftest import make_image
+from tests.guest_images import RPM_PACKAGES, rpm_database
 
 DEB_STATUS = b"""Package: bash
 Status: install ok installed
@@ -133,6 +134,19 @@ def _write_ubuntu_on_btrfs(g, uuid):
     g.upload("/bin/ls", "/usr/bin/ls")
 
 
+def _write_fedora_on_btrfs(g, uuid, rpmdb):
+    """Fedora's layout: root in subvolume root, its rpm database made by rpm itself."""
+    for d in ("/etc", "/usr/bin", "/var/lib/rpm"):
+        g.mkdir_p(d)
+    g.write("/etc/os-release", b'NAME="Fedora Linux"\nVERSION_ID=39\nID=fedora\n'
+                               b'PRETTY_NAME="Fedora Linux 39 (Server Edition)"\n')
+    g.write("/etc/fedora-release", b"Fedora release 39 (Thirty Nine)\n")
+    g.write("/etc/hostname", b"fedora-box\n")
+    g.write("/etc/fstab", ("UUID=%s / btrfs subvol=root,compress=zstd:1 0 0\n" % uuid).encode())
+    g.upload(rpmdb, "/var/lib/rpm/rpmdb.sqlite")
+    g.upload("/bin/ls", "/usr/bin/ls")
+
+
 def _write_arch_hostile(g):
     for d in ("/etc", "/usr/bin", "/var/lib/pacman/local/bash-5.2.026-2"):
         g.mkdir_p(d)
@@ -187,10 +201,14 @@ def images(tmp_path_factory):
     g.mount("/dev/sdc", "/")
     g.btrfs_subvolume_create("/@")
     g.btrfs_subvolume_create("/@home")
+    g.btrfs_subvolume_create("/root")
     uuid = g.vfs_uuid("/dev/sdc")
     g.umount_all()
     g.mount("btrfsvol:/dev/sdc/@", "/")
     _write_ubuntu_on_btrfs(g, uuid)
+    g.umount_all()
+    g.mount("btrfsvol:/dev/sdc/root", "/")
+    _write_fedora_on_btrfs(g, uuid, rpm_database(d / "rpm"))
     g.umount_all()
     g.shutdown()
     g.close()
@@ -208,7 +226,7 @@ def images(tmp_path_factory):
 
 def test_every_os_gets_a_root(images):
     assert sorted(images["roots"]) == ["/dev/sdb1", "/dev/sdb2", "/dev/vg0/root",
-                                       "btrfsvol:/dev/sdc/@"]
+                                       "btrfsvol:/dev/sdc/@", "btrfsvol:/dev/sdc/root"]
     assert images["g"].inspect_get_roots() == images["roots"]
     assert images["took"] < 10          # the hostile fstab and fifo cost nothing much
 
@@ -282,6 +300,20 @@ def test_root_in_a_btrfs_subvolume(images):
         assert g.cat("/etc/hostname") == "subvol-host\n"
     finally:
         g.umount_all()
+
+
+def test_fedora_and_its_rpm_database(images):
+    g, r = images["g"], "btrfsvol:/dev/sdc/root"
+    assert (g.inspect_get_distro(r), g.inspect_get_major_version(r),
+            g.inspect_get_package_format(r), g.inspect_get_package_management(r),
+            g.inspect_get_osinfo(r)) == ("fedora", 39, "rpm", "dnf", "fedora39")
+    apps = g.inspect_list_applications2(r)
+    assert [(a["app2_name"], a["app2_epoch"], a["app2_version"], a["app2_release"],
+             a["app2_arch"], a["app2_url"], a["app2_summary"], a["app2_description"])
+            for a in apps] == [
+        (p["name"], 1 if p["epoch"] else 0, p["version"], p["release"], "noarch", p["url"],
+         p["summary"], p["description"]) for p in RPM_PACKAGES]
+    assert apps[0]["app2_source_package"] == "hello-gk"
 
 
 def test_inspection_beside_the_users_own_mounts(images):

@@ -677,3 +677,38 @@ def test_key_selectors(tmp_path):
     for bad in ("nonsense", "/dev/sda2:pass:x", ":key:x", "/dev/sda2:file:"):
         with pytest.raises(ToolError):
             parse_key_selector(bad)
+
+
+def test_rpm_database_garbage_and_bad_headers(tmp_path):
+    """A database of garbage is refused at once; a database whose header blobs are garbage
+    or lie about their sizes yields the good headers only."""
+    import sqlite3
+    import struct
+    from guestkit.daemon.inspect import rpmdb
+    junk = tmp_path / "junk.sqlite"
+    junk.write_bytes(os.urandom(1 << 20))
+    t0 = time.monotonic()
+    with pytest.raises(ValueError):
+        rpmdb.list_rpm_sqlite(str(junk))
+    assert time.monotonic() - t0 < 5
+
+    def header(entries, store):
+        index = b"".join(struct.pack(">IIII", *e) for e in entries)
+        return struct.pack(">II", len(entries), len(store)) + index + store
+    store = b"good\0" + b"1.0\0" + b"2\0" + struct.pack(">I", 7)
+    good = header([(1000, 6, 0, 1), (1001, 6, 5, 1), (1002, 6, 9, 1), (1003, 4, 11, 1)],
+                  store)
+    liar = struct.pack(">II", 1000000, 5) + b"x" * 100           # more entries than bytes
+    unterminated = header([(1000, 6, 0, 1)], b"no-nul-here")
+    db = tmp_path / "rpmdb.sqlite"
+    c = sqlite3.connect(str(db))
+    c.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB)")
+    for b in (liar, good, b"", unterminated, os.urandom(64)):
+        c.execute("INSERT INTO Packages (blob) VALUES (?)", (b,))
+    c.commit()
+    c.close()
+    apps = rpmdb.list_rpm_sqlite(str(db))
+    assert [(a["app2_name"], a["app2_version"], a["app2_release"], a["app2_epoch"])
+            for a in apps] == [("good", "1.0", "2", 7)]
+    with pytest.raises(ValueError):
+        rpmdb.parse_header(liar)
