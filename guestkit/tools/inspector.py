@@ -103,14 +103,46 @@ def to_xml(oses):
                           encoding="UTF-8").decode()
 
 
+def xpath(query, stdin=None, stdout=None):
+    """--xpath: run QUERY on the XML document on standard input, print the result (each
+    node of a node set as XML, a string or number as it is), as virt-inspector does."""
+    from lxml import etree
+    stdin, stdout = stdin or sys.stdin.buffer, stdout or sys.stdout
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        doc = etree.parse(stdin, parser)
+        result = doc.xpath(query)
+    except etree.XMLSyntaxError as e:
+        raise ToolError("--xpath: the input is not an XML document: %s" % e) from None
+    except etree.XPathError as e:
+        raise ToolError("--xpath %r: %s" % (query, e)) from None
+    if isinstance(result, list):
+        for item in result:
+            if isinstance(item, etree._Element):
+                stdout.write(etree.tostring(item, encoding="unicode"))
+                stdout.write("\n")
+            else:
+                stdout.write("%s\n" % item)
+    elif isinstance(result, float) and result.is_integer():
+        stdout.write("%d\n" % result)
+    else:
+        stdout.write("%s\n" % result)
+    return 0
+
+
 def inspect(argv):
     ap = guest_parser(PROG, "inspect a guest and describe its operating systems, as "
                             "virt-inspector does (XML), or as JSON")
     ap.add_argument("--json", action="store_true", help="print JSON instead of XML")
+    ap.add_argument("--xpath", metavar="QUERY",
+                    help="only run the XPath QUERY on the XML document read from standard "
+                         "input (the output of an earlier run) and print the result")
     ap.add_argument("--no-applications", action="store_true",
                     help="leave out the installed applications")
     ap.add_argument("--no-icon", action="store_true", help="leave out the icon")
     ns = ap.parse_args(argv)
+    if ns.xpath is not None:
+        return xpath(ns.xpath)
     g = open_guest(ns)
     try:
         roots = g.inspect_os()

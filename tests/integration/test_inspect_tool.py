@@ -116,3 +116,17 @@ def test_no_operating_system(images):
     assert "no operating system could be detected" in p.stderr and not p.stdout
     p = tool()
     assert p.returncode == 1 and "no disk given" in p.stderr
+
+
+def test_xpath_queries_an_earlier_document(images):
+    p = tool("--format=raw", "-a", images["enc"], "--key", "/dev/vgc/root:key:" + KEY)
+    assert p.returncode == 0, p.stderr
+    q = tool("--xpath", "string(//operatingsystem/hostname)", stdin=p.stdout)
+    assert q.returncode == 0 and q.stdout == "vault\n"
+    q = tool("--xpath", "//mountpoints", stdin=p.stdout)
+    assert q.stdout.startswith("<mountpoints>") and "luks-" in q.stdout
+    assert tool("--xpath", "count(//operatingsystem)", stdin=p.stdout).stdout == "1\n"
+    q = tool("--xpath", "//[", stdin=p.stdout)
+    assert q.returncode == 1 and "--xpath" in q.stderr
+    q = tool("--xpath", "//x", stdin="not xml")
+    assert q.returncode == 1 and "not an XML document" in q.stderr
