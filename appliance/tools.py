@@ -46,6 +46,13 @@ EXTRA_LIB_GLOBS = [
     "/lib/x86_64-linux-gnu/libnss_files.so.2",
     "/usr/lib/x86_64-linux-gnu/device-mapper/*.so",
     "/usr/lib/x86_64-linux-gnu/libdevmapper-event*.so*",
+    "/usr/lib/x86_64-linux-gnu/libhivex.so.0*",      # daemon/hivex.py, through ctypes
+    # libhivex converts names and strings with iconv (LATIN1, UTF-16LE): glibc's gconv
+    # modules for those, and their configuration
+    "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules*",
+    "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules.d/*.conf",
+    "/usr/lib/x86_64-linux-gnu/gconv/ISO8859-1.so",
+    "/usr/lib/x86_64-linux-gnu/gconv/UTF-16.so",
 ]
 
 

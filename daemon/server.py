@@ -17,7 +17,7 @@ from ..actions import DAEMON_ACTIONS
 
 HANDLER_MODULES = ("system", "devices", "filesystems", "partitions", "mounts", "files",
                    "transfer", "commands", "lvm", "md", "luks", "fstools", "content", "meta",
-                   "archive", "rsync", "inspection")
+                   "archive", "rsync", "inspection", "hivex")
 
 
 class Cancelled(Exception):

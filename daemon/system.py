@@ -5,8 +5,9 @@ import sys
 
 from .util import DaemonError, PATH
 
-# Optional groups of actions, and what the appliance needs for each: tools on PATH and,
-# prefixed with "fs:", a filesystem the running kernel can mount.
+# Optional groups of actions, and what the appliance needs for each: tools on PATH,
+# prefixed with "fs:" a filesystem the running kernel can mount, prefixed with "lib:" a
+# shared library the daemon loads with ctypes.
 GROUPS = {
     "acl": [],                # system calls on system.posix_acl_* (daemon/meta.py)
     "blkdiscard": ["blkdiscard"],
@@ -16,7 +17,7 @@ GROUPS = {
     "fstrim": ["fstrim"],
     "gdisk": ["sgdisk"],
     "grub": ["grub-install"],
-    "hivex": [None],          # not implemented
+    "hivex": ["lib:libhivex.so.0"],
     "inotify": [None],
     "journal": [None],
     "ldm": ["ldmtool"],
@@ -79,6 +80,14 @@ def kernel_has_fs(fs):
 
 _cache = {}
 
+#: where the appliance (and a Debian or Fedora host) keeps shared libraries
+LIBRARY_DIRS = ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib64",
+                "/usr/lib")
+
+
+def library_present(name):
+    return any(os.path.exists(os.path.join(d, name)) for d in LIBRARY_DIRS)
+
 
 def _which(name):
     return any(os.access(os.path.join(d, name), os.X_OK) for d in PATH.split(":"))
@@ -94,6 +103,8 @@ def group_available(group):
                 ok = False
             elif need.startswith("fs:"):
                 ok = ok and kernel_has_fs(need[3:])
+            elif need.startswith("lib:"):
+                ok = ok and library_present(need[4:])
             else:
                 ok = ok and _which(need)
             if not ok:

@@ -10,7 +10,7 @@ PKGS=(
   qemu-system-x86 qemu-utils qemu-block-extra linux-image-cloud-amd64 kmod
   util-linux mount e2fsprogs parted gdisk fdisk dosfstools xfsprogs btrfs-progs ntfs-3g
   lvm2 cryptsetup-bin mdadm file attr acl libcap2-bin rsync zerofree bsdextrautils
-  tar cpio gzip xz-utils zstd bzip2 lzop lz4 ncompress binutils sleuthkit
+  tar cpio gzip xz-utils zstd bzip2 lzop lz4 ncompress binutils sleuthkit libhivex0
   # building the Python package and libvirt-python
   python3 python3-venv python3-dev gcc pkg-config libvirt-dev
   # libvirt backend
