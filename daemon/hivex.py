@@ -234,22 +234,32 @@ def _count(fn, hv, nodeh, what):
                           "EFBIG")
 
 
-def do_hivex_node_children(ctx, nodeh):
+def _handles(ctx, nodeh, what, field):
+    """The subkeys (what="children") or values of NODEH as [{FIELD: handle}]."""
     hv = _hive(ctx)
     lib = _load()
-    _count(lib.hivex_node_nr_children, hv, _node(nodeh), "subkeys")
-    p, err = _call(lib.hivex_node_children, hv.h, nodeh)
+    _count(getattr(lib, "hivex_node_nr_" + what), hv, _node(nodeh), what)
+    p, err = _call(getattr(lib, "hivex_node_" + what), hv.h, nodeh)
     if not p:
         raise _error("node %d" % nodeh, err)
-    return [{"hivex_node_h": h} for h in _take_handles(p, "node %d" % nodeh)]
+    return [{field: h} for h in _take_handles(p, "node %d" % nodeh)]
 
 
-def do_hivex_node_get_child(ctx, nodeh, name):
+def _lookup(ctx, nodeh, fn_name, name):
+    """The child key or value of NODEH called NAME, or 0 when there is none."""
     hv = _hive(ctx)
-    r, err = _call(_load().hivex_node_get_child, hv.h, _node(nodeh), name.encode("utf-8"))
+    r, err = _call(getattr(_load(), fn_name), hv.h, _node(nodeh), name.encode("utf-8"))
     if not r and err:
         raise _error("node %d" % nodeh, err)
     return r
+
+
+def do_hivex_node_children(ctx, nodeh):
+    return _handles(ctx, nodeh, "children", "hivex_node_h")
+
+
+def do_hivex_node_get_child(ctx, nodeh, name):
+    return _lookup(ctx, nodeh, "hivex_node_get_child", name)
 
 
 def do_hivex_node_parent(ctx, nodeh):
@@ -261,21 +271,11 @@ def do_hivex_node_parent(ctx, nodeh):
 
 
 def do_hivex_node_values(ctx, nodeh):
-    hv = _hive(ctx)
-    lib = _load()
-    _count(lib.hivex_node_nr_values, hv, _node(nodeh), "values")
-    p, err = _call(lib.hivex_node_values, hv.h, nodeh)
-    if not p:
-        raise _error("node %d" % nodeh, err)
-    return [{"hivex_value_h": h} for h in _take_handles(p, "node %d" % nodeh)]
+    return _handles(ctx, nodeh, "values", "hivex_value_h")
 
 
 def do_hivex_node_get_value(ctx, nodeh, key):
-    hv = _hive(ctx)
-    r, err = _call(_load().hivex_node_get_value, hv.h, _node(nodeh), key.encode("utf-8"))
-    if not r and err:
-        raise _error("node %d" % nodeh, err)
-    return r
+    return _lookup(ctx, nodeh, "hivex_node_get_value", key)
 
 
 def do_hivex_value_key(ctx, valueh):
