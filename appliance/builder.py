@@ -208,7 +208,8 @@ print(json.dumps(files))
 EXTRA_STDLIB = ["encodings.utf_8", "encodings.latin_1", "encodings.ascii", "subprocess",
                 "json", "base64", "hashlib", "select", "fcntl", "shutil", "platform",
                 "errno", "stat", "struct", "time", "traceback", "importlib", "glob",
-                "tempfile", "re", "shlex", "signal", "_posixsubprocess", "selectors"]
+                "tempfile", "re", "shlex", "signal", "_posixsubprocess", "selectors",
+                "sqlite3"]      # daemon/inspect/rpmdb.py, imported when a guest uses rpm
 
 
 def python_closure(python, sources, early=False):

@@ -24,6 +24,9 @@ NOTABLE_NEEDLES = ("Kernel panic", "Unable to mount root", "Out of memory", "Tra
 #: what qemu prints when KVM cannot run the guest (qemu then pauses or aborts)
 KVM_FAILURE_NEEDLES = ("KVM internal error", "emulation failure", "kvm run failed",
                        "KVM: entry failed", "kvm_buf_set_msrs")
+#: what qemu prints when it cannot use KVM at all
+KVM_UNUSABLE_NEEDLES = ("Could not access KVM kernel module", "failed to initialize kvm",
+                        "failed to initialize KVM")
 
 
 class LaunchError(Exception):

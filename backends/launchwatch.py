@@ -18,7 +18,7 @@ stopped pointed at it.
 
 import time
 
-from .base import LaunchError
+from .base import KVM_FAILURE_NEEDLES, KVM_UNUSABLE_NEEDLES, LaunchError
 from . import kvm as kvm_verdict
 
 #: seconds a launch under KVM may go without the init marker before KVM is blamed (a TCG
@@ -37,14 +37,9 @@ STAGE_TEXT = {
 }
 
 # (text seen on the console, stage or None for any, the likely cause); first match wins
-_CAUSES = (
-    ("KVM internal error", None, KVM_CAUSE),
-    ("emulation failure", None, KVM_CAUSE),
-    ("kvm_buf_set_msrs", None, KVM_CAUSE),
-    ("Could not access KVM kernel module", None,
-     "/dev/kvm is not usable: use force_tcg, or fix the kvm module's permissions"),
-    ("failed to initialize kvm", None,
-     "KVM is not usable: use force_tcg, or load the kvm module"),
+_CAUSES = tuple((n, None, KVM_CAUSE) for n in KVM_FAILURE_NEEDLES) + tuple(
+    (n, None, "KVM is not usable here: use force_tcg, or load the kvm module and make "
+              "/dev/kvm accessible") for n in KVM_UNUSABLE_NEEDLES) + (
     ("Initramfs unpacking failed", None,
      "the appliance does not fit in its memory: raise memsize (set_memsize)"),
     ("Out of memory", None, "the appliance ran out of memory: raise memsize (set_memsize)"),
@@ -114,6 +109,7 @@ class BootWatch:
         if gone is not None:
             why, suspect = gone
             panicked = any("Kernel panic" in l for l in list(console.lines))
+            # _gone() waited for qemu's last words: they may name KVM only now
             if self.kvm and console.kvm_failure is not None:
                 return self.error(why, kvm=True)
             # no word from qemu, only the way it stopped: a verdict re-tested after a day

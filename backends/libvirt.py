@@ -17,7 +17,8 @@ import threading
 import time
 import uuid
 
-from .base import ApplianceListener, Backend, ConsoleLog, KVM_FAILURE_NEEDLES, LaunchError
+from .base import (ApplianceListener, Backend, ConsoleLog, KVM_FAILURE_NEEDLES,
+                   KVM_UNUSABLE_NEEDLES, LaunchError)
 from .direct import DirectBackend, find_qemu
 from .launchwatch import BootWatch, WatchedLaunch, silence_limit
 from . import domainxml as X
@@ -27,8 +28,7 @@ from . import kvm
 
 
 #: what libvirt says when this host's emulator cannot use KVM
-LIBVIRT_NO_KVM = ("does not support virt type 'kvm'", "Could not access KVM kernel module",
-                  "failed to initialize kvm", "failed to initialize KVM")
+LIBVIRT_NO_KVM = ("does not support virt type 'kvm'",) + KVM_UNUSABLE_NEEDLES
 
 
 def is_local(uri):

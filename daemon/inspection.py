@@ -8,7 +8,6 @@ import stat
 from .filesystems import blkid_export, do_list_filesystems, mountable_device
 from .inspect import icons
 from .inspect import packages as P
-from .inspect import rpmdb
 from .inspect import scan
 from .util import DaemonError
 
@@ -75,6 +74,7 @@ def do_internal_inspect_applications(ctx, root, package_format, mountpoints):
 
 def _rpm(root):
     """rpm's sqlite database, a regular file inside the guest, or nothing."""
+    from .inspect import rpmdb          # sqlite3: loaded when a guest needs it, not at boot
     path = scan.safe_resolve(root, rpmdb.RPMDB_SQLITE)
     try:
         if path is None or not stat.S_ISREG(os.lstat(path).st_mode):

@@ -3,8 +3,16 @@
 import argparse
 import sys
 
-from ..tools.inspector import main as inspect_tool
-from ..tools.test_tool import main as test_tool
+
+
+def inspect_tool(argv):
+    from ..tools.inspector import main
+    return main(argv)
+
+
+def test_tool(argv, out=None):
+    from ..tools.test_tool import main
+    return main(argv, out)
 
 
 def backends(argv, out=None):
