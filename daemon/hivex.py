@@ -135,13 +135,45 @@ def _take_handles(ptr, what):
     return out
 
 
-# ---- the open hive -------------------------------------------------------------------------
+# ---- an open hive ---------------------------------------------------------------------------
 
-class _Hive:
+class Hive:
+    """A hive libhivex has open, and the descriptor of its file.  The session's hive (the
+    hivex_* actions) and the daemon's own reads (inspection, through ``Hive.open``) both go
+    through these methods; handles are libhivex's, checked positive here and by libhivex."""
     __slots__ = ("h", "fd", "path", "write")
 
     def __init__(self, h, fd, path, write):
         self.h, self.fd, self.path, self.write = h, fd, path, write
+
+    @classmethod
+    def open(cls, apath, what, flags=0):
+        """Open the hive at appliance path APATH (no final symlink, never blocking, a
+        regular file of at most MAX_HIVE bytes); WHAT names it in errors."""
+        lib = _load()
+        # O_NOFOLLOW: the path was resolved in the guest, a symlink swapped in since is refused
+        fd, st = open_nonblocking(apath, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            if st.st_size > MAX_HIVE:
+                raise DaemonError("%s: %d bytes is larger than any registry hive (cell "
+                                  "offsets are 32-bit)" % (what, st.st_size), "EFBIG")
+            h, err = _call(lib.hivex_open, _proc_fd(fd), flags)
+            if not h:
+                if err in (_errno.ENOTSUP, _errno.EINVAL, _errno.EFAULT, _errno.ERANGE, 0):
+                    raise DaemonError("%s: not a Windows registry hive, or a corrupt one "
+                                      "(hivex: %s)" % (what, os.strerror(err or _errno.EINVAL)),
+                                      _errno.errorcode.get(err, "EINVAL"))
+                raise _error(what, err)
+        except BaseException:
+            os.close(fd)
+            raise
+        return cls(h, fd, what, bool(flags & _OPEN_WRITE))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def close(self):
         lib = _load()
@@ -155,6 +187,95 @@ class _Hive:
             os.close(self.fd)
             self.fd = None
         return err
+
+    def root(self):
+        r, err = _call(_load().hivex_root, self.h)
+        if not r:
+            raise _error("the hive has no valid root key", err)
+        return r
+
+    def name(self, nodeh):
+        p, err = _call(_load().hivex_node_name, self.h, _node(nodeh))
+        if not p:
+            raise _error("node %d" % nodeh, err)
+        return _take_string(p)
+
+    def handles(self, nodeh, what):
+        """The handles of the subkeys (WHAT="children") or values of NODEH."""
+        lib = _load()
+        n, err = _call(getattr(lib, "hivex_node_nr_" + what), self.h, _node(nodeh))
+        if err:
+            raise _error("node %d" % nodeh, err)
+        if n > MAX_LIST:
+            raise DaemonError("node %d has %d %s, more than %d" % (nodeh, n, what, MAX_LIST),
+                              "EFBIG")
+        p, err = _call(getattr(lib, "hivex_node_" + what), self.h, nodeh)
+        if not p:
+            raise _error("node %d" % nodeh, err)
+        return _take_handles(p, "node %d" % nodeh)
+
+    def lookup(self, nodeh, what, name):
+        """The child key (WHAT="child") or value (WHAT="value") of NODEH called NAME (case
+        does not matter, as in Windows), or 0 when there is none."""
+        r, err = _call(getattr(_load(), "hivex_node_get_" + what), self.h, _node(nodeh),
+                       name.encode("utf-8"))
+        if not r and err:
+            raise _error("node %d" % nodeh, err)
+        return r
+
+    def key(self, valueh):
+        p, err = _call(_load().hivex_value_key, self.h, _node(valueh, "value"))
+        if not p:
+            raise _error("value %d" % valueh, err)
+        return _take_string(p)
+
+    def type_len(self, valueh):
+        t = ctypes.c_uint(0)
+        n = ctypes.c_size_t(0)
+        r, err = _call(_load().hivex_value_type, self.h, _node(valueh, "value"),
+                       ctypes.byref(t), ctypes.byref(n))
+        if r != 0:
+            raise _error("value %d" % valueh, err)
+        return t.value, n.value
+
+    def data(self, valueh, limit=MAX_VALUE):
+        """(type, bytes) of value VALUEH; EFBIG above LIMIT bytes."""
+        _, size = self.type_len(valueh)
+        if size > limit:
+            raise DaemonError("value %d holds %d bytes, more than the %d this call returns"
+                              % (valueh, size, limit), "EFBIG")
+        t = ctypes.c_uint(0)
+        n = ctypes.c_size_t(0)
+        p, err = _call(_load().hivex_value_value, self.h, valueh, ctypes.byref(t),
+                       ctypes.byref(n))
+        if not p:
+            if n.value == 0 and not err:
+                return t.value, b""
+            raise _error("value %d" % valueh, err)
+        try:
+            if n.value > limit:
+                raise DaemonError("value %d holds more than %d bytes" % (valueh, limit),
+                                  "EFBIG")
+            return t.value, ctypes.string_at(p, n.value)
+        finally:
+            _libc.free(p)
+
+    def string(self, valueh, limit=MAX_VALUE):
+        """Value VALUEH as text: UTF-16LE up to the first NUL code unit (registry strings
+        usually end with one)."""
+        data = self.data(valueh, limit)[1]
+        end = len(data) & ~1
+        for i in range(0, end, 2):
+            if data[i] == 0 and data[i + 1] == 0:
+                end = i
+                break
+        try:
+            # the codec's C function itself: the appliance's stdlib may lack
+            # encodings.utf_16_le
+            return codecs.utf_16_le_decode(data[:end], "strict", True)[0]
+        except UnicodeDecodeError as e:
+            raise DaemonError("value %d is not a UTF-16LE string: %s" % (valueh, e),
+                              "EILSEQ") from None
 
 
 def _hive(ctx):
@@ -175,30 +296,12 @@ def _proc_fd(fd):
 
 
 def do_hivex_open(ctx, filename, verbose=False, debug=False, write=False, unsafe=False):
-    lib = _load()
     old = ctx.server.state.pop("hivex", None)
     if old is not None:
         old.close()
-    apath = ctx.existing(filename)
-    # O_NOFOLLOW: the path was resolved in the guest, a symlink swapped in since is refused
-    fd, st = open_nonblocking(apath, os.O_RDONLY | os.O_NOFOLLOW)
-    try:
-        if st.st_size > MAX_HIVE:
-            raise DaemonError("%s: %d bytes is larger than any registry hive (cell offsets "
-                              "are 32-bit)" % (filename, st.st_size), "EFBIG")
-        flags = ((_OPEN_VERBOSE if verbose else 0) | (_OPEN_DEBUG if debug else 0) |
-                 (_OPEN_WRITE if write else 0) | (_OPEN_UNSAFE if unsafe else 0))
-        h, err = _call(lib.hivex_open, _proc_fd(fd), flags)
-        if not h:
-            if err in (_errno.ENOTSUP, _errno.EINVAL, _errno.EFAULT, _errno.ERANGE, 0):
-                raise DaemonError("%s: not a Windows registry hive, or a corrupt one "
-                                  "(hivex: %s)" % (filename, os.strerror(err or _errno.EINVAL)),
-                                  _errno.errorcode.get(err, "EINVAL"))
-            raise _error(filename, err)
-    except BaseException:
-        os.close(fd)
-        raise
-    ctx.server.state["hivex"] = _Hive(h, fd, filename, bool(write))
+    flags = ((_OPEN_VERBOSE if verbose else 0) | (_OPEN_DEBUG if debug else 0) |
+             (_OPEN_WRITE if write else 0) | (_OPEN_UNSAFE if unsafe else 0))
+    ctx.server.state["hivex"] = Hive.open(ctx.existing(filename), filename, flags)
 
 
 def do_hivex_close(ctx):
@@ -210,56 +313,19 @@ def do_hivex_close(ctx):
 
 
 def do_hivex_root(ctx):
-    hv = _hive(ctx)
-    r, err = _call(_load().hivex_root, hv.h)
-    if not r:
-        raise _error("the hive has no valid root key", err)
-    return r
+    return _hive(ctx).root()
 
 
 def do_hivex_node_name(ctx, nodeh):
-    hv = _hive(ctx)
-    p, err = _call(_load().hivex_node_name, hv.h, _node(nodeh))
-    if not p:
-        raise _error("node %d" % nodeh, err)
-    return _take_string(p)
-
-
-def _count(fn, hv, nodeh, what):
-    n, err = _call(fn, hv.h, nodeh)
-    if err:
-        raise _error("node %d" % nodeh, err)
-    if n > MAX_LIST:
-        raise DaemonError("node %d has %d %s, more than %d" % (nodeh, n, what, MAX_LIST),
-                          "EFBIG")
-
-
-def _handles(ctx, nodeh, what, field):
-    """The subkeys (what="children") or values of NODEH as [{FIELD: handle}]."""
-    hv = _hive(ctx)
-    lib = _load()
-    _count(getattr(lib, "hivex_node_nr_" + what), hv, _node(nodeh), what)
-    p, err = _call(getattr(lib, "hivex_node_" + what), hv.h, nodeh)
-    if not p:
-        raise _error("node %d" % nodeh, err)
-    return [{field: h} for h in _take_handles(p, "node %d" % nodeh)]
-
-
-def _lookup(ctx, nodeh, fn_name, name):
-    """The child key or value of NODEH called NAME, or 0 when there is none."""
-    hv = _hive(ctx)
-    r, err = _call(getattr(_load(), fn_name), hv.h, _node(nodeh), name.encode("utf-8"))
-    if not r and err:
-        raise _error("node %d" % nodeh, err)
-    return r
+    return _hive(ctx).name(nodeh)
 
 
 def do_hivex_node_children(ctx, nodeh):
-    return _handles(ctx, nodeh, "children", "hivex_node_h")
+    return [{"hivex_node_h": h} for h in _hive(ctx).handles(nodeh, "children")]
 
 
 def do_hivex_node_get_child(ctx, nodeh, name):
-    return _lookup(ctx, nodeh, "hivex_node_get_child", name)
+    return _hive(ctx).lookup(nodeh, "child", name)
 
 
 def do_hivex_node_parent(ctx, nodeh):
@@ -271,74 +337,27 @@ def do_hivex_node_parent(ctx, nodeh):
 
 
 def do_hivex_node_values(ctx, nodeh):
-    return _handles(ctx, nodeh, "values", "hivex_value_h")
+    return [{"hivex_value_h": h} for h in _hive(ctx).handles(nodeh, "values")]
 
 
 def do_hivex_node_get_value(ctx, nodeh, key):
-    return _lookup(ctx, nodeh, "hivex_node_get_value", key)
+    return _hive(ctx).lookup(nodeh, "value", key)
 
 
 def do_hivex_value_key(ctx, valueh):
-    hv = _hive(ctx)
-    p, err = _call(_load().hivex_value_key, hv.h, _node(valueh, "value"))
-    if not p:
-        raise _error("value %d" % valueh, err)
-    return _take_string(p)
-
-
-def _type_len(hv, valueh):
-    t = ctypes.c_uint(0)
-    n = ctypes.c_size_t(0)
-    r, err = _call(_load().hivex_value_type, hv.h, _node(valueh, "value"), ctypes.byref(t),
-                   ctypes.byref(n))
-    if r != 0:
-        raise _error("value %d" % valueh, err)
-    return t.value, n.value
+    return _hive(ctx).key(valueh)
 
 
 def do_hivex_value_type(ctx, valueh):
-    return _type_len(_hive(ctx), valueh)[0]
-
-
-def _value_bytes(hv, valueh):
-    _, size = _type_len(hv, valueh)
-    if size > MAX_VALUE:
-        raise DaemonError("value %d holds %d bytes, more than the %d this call returns"
-                          % (valueh, size, MAX_VALUE), "EFBIG")
-    t = ctypes.c_uint(0)
-    n = ctypes.c_size_t(0)
-    p, err = _call(_load().hivex_value_value, hv.h, valueh, ctypes.byref(t), ctypes.byref(n))
-    if not p:
-        if n.value == 0 and not err:
-            return b""
-        raise _error("value %d" % valueh, err)
-    try:
-        if n.value > MAX_VALUE:
-            raise DaemonError("value %d holds more than %d bytes" % (valueh, MAX_VALUE),
-                              "EFBIG")
-        return ctypes.string_at(p, n.value)
-    finally:
-        _libc.free(p)
+    return _hive(ctx).type_len(valueh)[0]
 
 
 def do_hivex_value_value(ctx, valueh):
-    return _value_bytes(_hive(ctx), valueh)
+    return _hive(ctx).data(valueh)[1]
 
 
 def do_hivex_value_string(ctx, valueh):
-    data = _value_bytes(_hive(ctx), valueh)
-    # UTF-16LE up to the first NUL code unit (registry strings usually end with one)
-    end = len(data) & ~1
-    for i in range(0, end, 2):
-        if data[i] == 0 and data[i + 1] == 0:
-            end = i
-            break
-    try:
-        # the codec's C function itself: the appliance's stdlib may lack encodings.utf_16_le
-        return codecs.utf_16_le_decode(data[:end], "strict", True)[0]
-    except UnicodeDecodeError as e:
-        raise DaemonError("value %d is not a UTF-16LE string: %s" % (valueh, e),
-                          "EILSEQ") from None
+    return _hive(ctx).string(valueh)
 
 
 def do_hivex_value_utf8(ctx, valueh):

@@ -23,13 +23,19 @@ def do_internal_inspect(ctx):
     index = scan.DeviceIndex(filesystems, blkid)
     roots = []
     for dev, fstype in filesystems:
-        if fstype not in scan.ROOT_FS_TYPES:
+        if fstype not in scan.OS_FS_TYPES:
             continue
         for root, info in scan.candidate_roots(dev, fstype):
             info["root"] = root
-            info["mountpoints"] = scan.mountpoints(info, root, index)
+            if info["type"] == "windows":
+                # Windows has no fstab: its other volumes are drive letters
+                info["mountpoints"] = [["/", root]]
+                info["drive_mappings"] = scan.drive_mappings(info, index)
+                info.pop("drive_blobs", None)
+            else:
+                info["mountpoints"] = scan.mountpoints(info, root, index)
+                del info["fstab"], info["crypttab"]
             info["filesystems"] = sorted({d for _, d in info["mountpoints"]})
-            del info["fstab"], info["crypttab"]
             roots.append(info)
     return roots
 
@@ -50,14 +56,19 @@ def _mount_guest(m, mountpoints):
         m.mount(dev, target, None if subvol in (None, "/") else subvol)
 
 
-def do_internal_inspect_applications(ctx, root, package_format, mountpoints):
-    """The applications of the OS at ROOT, from its package database."""
+def do_internal_inspect_applications(ctx, root, package_format, mountpoints,
+                                     windows_software_hive=None):
+    """The applications of the OS at ROOT, from its package database (for Windows, the
+    Uninstall keys of its SOFTWARE hive)."""
     if not isinstance(root, str) or not root.startswith(("/dev/", "btrfsvol:/dev/")):
         raise DaemonError("%s: not a root device" % root, "EINVAL")
     with scan.Mounted(root) as m:
         if m.path is None:
             raise DaemonError("%s: cannot be mounted to list its applications" % root,
                               "EINVAL")
+        if windows_software_hive:
+            from .inspect import winroot
+            return winroot.list_applications(m.path, windows_software_hive)
         _mount_guest(m, mountpoints or [])
         if package_format == "deb":
             return P.list_dpkg(scan.read_file(m.path, "/var/lib/dpkg/status",

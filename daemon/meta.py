@@ -83,7 +83,7 @@ def do_realpath(ctx, path):
     return to_guest(ctx.sysroot, apath)
 
 
-def _case_match(adir, comp):
+def case_match(adir, comp):
     """The name in the appliance directory ADIR equal to COMP but for ASCII case (COMP itself
     when it exists), or None."""
     if os.path.lexists(adir + "/" + comp):
@@ -109,7 +109,7 @@ def do_case_sensitive_path(ctx, path):
         adir = ctx.resolve(gdir)
         if not os.path.isdir(adir):
             raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), gdir)
-        name = _case_match(adir, comp)
+        name = case_match(adir, comp)
         if name is None:
             if not last:
                 raise DaemonError("%s: no file or directory found with this name"

@@ -14,4 +14,8 @@ Modules:
   hostname  the hostname from /etc/hostname and friends
   packages  dpkg, apk and pacman databases -> application2 dicts
   osinfo    the libosinfo short id for an identified OS
+  windows   cmd.exe's PE header, boot.ini, MountedDevices blobs, registry version values
+
+scan.py and winroot.py are the exceptions: they mount, read the files (and hives) and hand
+the bytes to the parsers.
 """

@@ -23,6 +23,9 @@ INSPECT_DIR = "/run/guestkit-inspect"
 #: filesystems that can hold a Unix-like root
 ROOT_FS_TYPES = frozenset(("ext2", "ext3", "ext4", "xfs", "btrfs", "jfs", "reiserfs", "f2fs",
                            "ufs", "nilfs2"))
+#: filesystems that can hold a Windows system volume
+WINDOWS_FS_TYPES = frozenset(("ntfs", "vfat", "msdos", "fat", "exfat"))
+OS_FS_TYPES = ROOT_FS_TYPES | WINDOWS_FS_TYPES
 MAX_FILESYSTEMS = 1024          # filesystems looked at
 MAX_SUBVOLUMES = 256            # btrfs subvolumes looked at, per filesystem
 MAX_FSTAB_BYTES = 4 << 20       # /etc/fstab and /etc/crypttab
@@ -194,6 +197,15 @@ def btrfs_subvolumes(top):
     return paths if rc == 0 else []
 
 
+def describe_any(tree):
+    """describe_root, then a Windows system volume (winroot.describe_windows)."""
+    info = describe_root(tree)
+    if info is None:
+        from .winroot import describe_windows       # winroot reads files through here
+        info = describe_windows(tree)
+    return info
+
+
 def candidate_roots(dev, fstype):
     """[(root name, its identity)] for the filesystem DEV: the filesystem itself, and for
     btrfs each subvolume (btrfsvol:DEV/PATH), that holds an operating system."""
@@ -209,7 +221,7 @@ def candidate_roots(dev, fstype):
                     trees.append(("btrfsvol:%s/%s" % (dev, path), tree))
         for name, tree in trees:
             try:
-                info = describe_root(tree)
+                info = describe_any(tree)
             except (OSError, ValueError, DaemonError):
                 continue            # a tree too odd to read is not an OS we can describe
             if info is not None:
@@ -224,7 +236,12 @@ class DeviceIndex:
     def __init__(self, filesystems, blkid):
         self.filesystems = filesystems          # [(device, type)]
         self.by = {}
+        self.mbr = {}           # (disk signature hex, byte offset) -> partition
         for dev, tags in blkid.items():
+            if tags.get("PART_ENTRY_SCHEME") == "dos" and \
+                    tags.get("PART_ENTRY_OFFSET", "").isdigit():
+                sig = tags.get("PART_ENTRY_UUID", "").partition("-")[0].lower()
+                self.mbr.setdefault((sig, int(tags["PART_ENTRY_OFFSET"]) * 512), dev)
             for spec, key in (("UUID", "UUID"), ("LABEL", "LABEL"),
                               ("PARTUUID", "PART_ENTRY_UUID"),
                               ("PARTLABEL", "PART_ENTRY_NAME")):
@@ -256,6 +273,24 @@ class DeviceIndex:
         else:
             return None
         return dev if os.path.exists(dev) else None
+
+
+    def drive(self, where):
+        """The partition a Windows drive letter names: WHERE is ("mbr", disk signature,
+        byte offset) or ("gpt", partition GUID), as windows.mounted_device gives it."""
+        if where[0] == "mbr":
+            return self.mbr.get((where[1], where[2]))
+        return self.by.get(("PARTUUID", where[1]))
+
+
+def drive_mappings(info, index):
+    """[[letter, partition]] for the Windows root described by INFO, sorted by letter."""
+    out = {}
+    for letter, where in info.get("drive_blobs", ()):
+        dev = index.drive(where)
+        if dev is not None:
+            out.setdefault(letter, dev)
+    return sorted([k, v] for k, v in out.items())
 
 
 def mountpoints(info, root_device, index):

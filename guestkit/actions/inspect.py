@@ -23,7 +23,9 @@ ACTIONS = [
                "and parsed there, never on the host; the guest's own mounts are not "
                "touched.  The findings are kept in the handle for the inspect_get_* "
                "calls.  Linux and the BSDs are recognised (os-release and the older "
-               "release files), with their fstab mapped to the appliance's devices."),
+               "release files), with their fstab mapped to the appliance's devices, and "
+               "Windows from its systemroot and registry (SOFTWARE and SYSTEM hives, read "
+               "with libhivex in the appliance)."),
     Action("inspect_get_roots", [], RStringList(), daemon=False,
            doc="The root devices the last inspect_os found."),
     _getter("type", RString(),
@@ -66,18 +68,30 @@ ACTIONS = [
             "Every filesystem the operating system uses (the values of "
             "inspect_get_mountpoints)."),
     _getter("drive_mappings", RHashtable(),
-            "Windows drive letters -> devices; empty for other operating systems."),
+            "Windows drive letters (the letter alone, such as C) -> partitions, from "
+            "HKLM\\SYSTEM\\MountedDevices: a fixed disk's entry names its MBR disk "
+            "signature and the partition's offset, or its GPT partition GUID.  Removable "
+            "and optical drives are left out; empty for other operating systems."),
     _getter("windows_systemroot", RString(),
-            "The Windows system directory (such as /Windows); an error for other "
-            "operating systems."),
+            "The Windows system directory as it is named on disk (such as /Windows): the "
+            "first of /windows, /winnt, /win32, /win, /reactos (case ignored), or a "
+            "boot.ini entry, holding system32/config and system32/cmd.exe.  An error for "
+            "other operating systems."),
     _getter("windows_current_control_set", RString(),
-            "The Windows current control set (such as ControlSet001); an error for other "
-            "operating systems."),
+            "The Windows current control set (such as ControlSet001, from "
+            "HKLM\\SYSTEM\\Select\\Current); an error for other operating systems or "
+            "when the SYSTEM hive does not say."),
     _getter("windows_software_hive", RString(),
-            "The path of the Windows SOFTWARE hive; an error for other operating "
-            "systems."),
+            "The path of the Windows SOFTWARE hive, as named on disk (pass it to "
+            "hivex_open); an error for other operating systems or when there is none."),
     _getter("windows_system_hive", RString(),
-            "The path of the Windows SYSTEM hive; an error for other operating systems."),
+            "The path of the Windows SYSTEM hive, as named on disk; an error for other "
+            "operating systems or when there is none."),
+    _getter("windows_group_policy", RBool(),
+            "A guestkit addition (virt-inspector's windows_group_policy element): whether "
+            "group policy objects were applied to this Windows installation (its SOFTWARE "
+            "hive records {GUID} entries under Group Policy\\History).  False for other "
+            "operating systems."),
     Action("inspect_is_live", [Mountable("root")], RBool(), daemon=False,
            doc="Deprecated, always false: install disks are not inspected."),
     Action("inspect_is_netinst", [Mountable("root")], RBool(), daemon=False,

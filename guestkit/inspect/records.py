@@ -26,6 +26,9 @@ ROOT_FIELDS = {
     "hostname": (str, "unknown"), "arch": (str, "unknown"), "osinfo": (str, "unknown"),
     "mountpoints": (list, None), "filesystems": (list, None),
 }
+#: Windows fields: present only in a Windows root's record
+WINDOWS_FIELDS = ("windows_systemroot", "windows_current_control_set",
+                  "windows_software_hive", "windows_system_hive")
 
 #: the older application struct: its field -> the application2 field it comes from
 APPLICATION_FIELDS = {"app_" + f[len("app2_"):]: f for f in APPLICATION2_FIELDS
@@ -92,8 +95,44 @@ def root_records(reply):
                 _bad("a relative mountpoint")
             rec["mountpoints"].append((path, _device(mp[1], "mountpoint device")))
         rec["filesystems"] = sorted({d for _, d in rec["mountpoints"]})
+        _windows(r, rec)
         out[rec["root"]] = rec
     return out
+
+
+def _guest_path(value, what):
+    value = _text(value, what)
+    if not value.startswith("/") or "\0" in value or "/../" in value + "/":
+        _bad(what)
+    return value
+
+
+def _windows(r, rec):
+    """The Windows fields of record R into REC (guest paths, a control set name, the
+    group policy flag, drive letter -> partition), checked; absent for other systems."""
+    for name in WINDOWS_FIELDS:
+        value = r.get(name)
+        if value is None:
+            continue
+        if rec["type"] != "windows":
+            _bad("%s for a %s root" % (name, rec["type"]))
+        if name == "windows_current_control_set":
+            rec[name] = _text(value, name, 64)
+        else:
+            rec[name] = _guest_path(value, name)
+    gp = r.get("windows_group_policy", False)
+    if not isinstance(gp, bool):
+        _bad("windows_group_policy")
+    rec["windows_group_policy"] = gp
+    drives = r.get("drive_mappings", [])
+    if not isinstance(drives, list) or len(drives) > 26:
+        _bad("drive_mappings")
+    rec["drive_mappings"] = {}
+    for d in drives:
+        if not isinstance(d, list) or len(d) != 2 or not isinstance(d[0], str) or \
+                len(d[0]) != 1 or not d[0].isascii() or not d[0].isalpha():
+            _bad("a drive mapping that is not [letter, device]")
+        rec["drive_mappings"][d[0].upper()] = _device(d[1], "drive mapping device")
 
 
 def applications2(reply):

@@ -8,6 +8,7 @@ __all__ = ["inspect_os", "inspect_get_roots", "inspect_get_mountpoints",
            "inspect_get_filesystems", "inspect_get_format", "inspect_get_drive_mappings",
            "inspect_get_windows_systemroot", "inspect_get_windows_current_control_set",
            "inspect_get_windows_software_hive", "inspect_get_windows_system_hive",
+           "inspect_get_windows_group_policy",
            "inspect_is_live", "inspect_is_netinst", "inspect_is_multipart",
            "inspect_list_applications2", "inspect_list_applications", "inspect_get_icon",
            "inspect_mount_root"]
@@ -71,15 +72,23 @@ def inspect_get_format(g, root):
 
 
 def inspect_get_drive_mappings(g, root):
-    _record(g, root, "inspect_get_drive_mappings")
-    return []
+    return sorted(_record(g, root, "inspect_get_drive_mappings")["drive_mappings"].items())
+
+
+def inspect_get_windows_group_policy(g, root):
+    return _record(g, root, "inspect_get_windows_group_policy")["windows_group_policy"]
 
 
 def _windows_only(name):
     def getter(g, root):
         rec = _record(g, root, "inspect_get_" + name)
-        raise Error("inspect_get_%s: %s is not a Windows root (it is %s)"
-                    % (name, root, rec["type"]), "EINVAL")
+        if rec["type"] != "windows":
+            raise Error("inspect_get_%s: %s is not a Windows root (it is %s)"
+                        % (name, root, rec["type"]), "EINVAL")
+        if name not in rec:
+            raise Error("inspect_get_%s: inspection could not find this for the Windows "
+                        "root %s" % (name, root), "ENOENT")
+        return rec[name]
     return getter
 
 
@@ -105,10 +114,16 @@ def inspect_list_applications2(g, root):
     rec = _record(g, root, "inspect_list_applications2")
     cache = g._applications
     if root not in cache:
+        extra = {}
+        if rec["type"] == "windows":
+            if "windows_software_hive" not in rec:
+                cache[root] = []            # no SOFTWARE hive, no Uninstall keys
+                return []
+            extra["windows_software_hive"] = rec["windows_software_hive"]
         cache[root] = records.applications2(_internal(
             g, "internal_inspect_applications", root=root,
             package_format=rec["package_format"],
-            mountpoints=[list(mp) for mp in rec["mountpoints"]]))
+            mountpoints=[list(mp) for mp in rec["mountpoints"]], **extra))
     return [dict(a) for a in cache[root]]
 
 

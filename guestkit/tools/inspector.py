@@ -18,6 +18,8 @@ FIELDS = (("name", "type"), ("arch", "arch"), ("distro", "distro"),
           ("package_format", "package_format"),
           ("package_management", "package_management"), ("hostname", "hostname"),
           ("build_id", "build_id"), ("osinfo", "osinfo"))
+#: Windows elements, written after minor_version as virt-inspector does
+WINDOWS_FIELDS = ("windows_systemroot", "windows_current_control_set")
 #: application2 fields -> the element virt-inspector names them by (empty ones left out)
 APP_FIELDS = (("name", "app2_name"), ("display_name", "app2_display_name"),
               ("epoch", "app2_epoch"), ("version", "app2_version"),
@@ -34,6 +36,14 @@ def describe(g, root, applications=True, icon=True):
         value = getattr(g, "inspect_get_" + getter)(root)
         if value != "unknown":          # as virt-inspector, unknown values are left out
             os_[tag] = value
+    if os_.get("name") == "windows":
+        for tag in WINDOWS_FIELDS:
+            try:
+                os_[tag] = getattr(g, "inspect_get_" + tag)(root)
+            except guestkit.Error:
+                pass                    # not found in this guest's registry
+        if g.inspect_get_windows_group_policy(root):
+            os_["windows_group_policy"] = True
     mps = g.inspect_get_mountpoints(root)
     os_["mountpoints"] = [{"dev": dev, "mountpoint": mp}
                           for mp, dev in sorted(mps.items(), key=lambda m: (len(m[0]), m[0]))]
@@ -74,6 +84,12 @@ def to_xml(oses):
         for tag, _ in FIELDS:
             if tag in os_:
                 etree.SubElement(e, tag).text = str(os_[tag])
+            if tag == "minor_version":
+                for wtag in WINDOWS_FIELDS:
+                    if wtag in os_:
+                        etree.SubElement(e, wtag).text = os_[wtag]
+                if os_.get("windows_group_policy"):
+                    etree.SubElement(e, "windows_group_policy")
         mps = etree.SubElement(e, "mountpoints")
         for m in os_["mountpoints"]:
             etree.SubElement(mps, "mountpoint", dev=m["dev"]).text = m["mountpoint"]

@@ -712,3 +712,65 @@ def test_rpm_database_garbage_and_bad_headers(tmp_path):
             for a in apps] == [("good", "1.0", "2", 7)]
     with pytest.raises(ValueError):
         rpmdb.parse_header(liar)
+
+
+# ---- Windows ----------------------------------------------------------------------------
+
+def test_pe_arch():
+    from tests.windows_image import pe_header
+    from guestkit.daemon.inspect import windows as W
+    assert W.pe_arch(pe_header()) == "x86_64"
+    assert W.pe_arch(pe_header(0x14C)) == "i386"
+    assert W.pe_arch(pe_header(0xAA64)) == "aarch64"
+    assert W.pe_arch(pe_header(0x1234)) is None             # a machine we do not know
+    assert W.pe_arch(b"MZ") is None
+    bad = bytearray(pe_header())
+    bad[0x3C:0x40] = (0xFFFFFFF0).to_bytes(4, "little")       # e_lfanew past the header
+    assert W.pe_arch(bytes(bad)) is None
+    assert W.pe_arch(b"\x7fELF" + bytes(100)) is None
+
+
+def test_boot_ini_systemroots():
+    from guestkit.daemon.inspect import windows as W
+    ini = (b"[boot loader]\r\ndefault=multi(0)disk(0)rdisk(0)partition(1)\\WINDOWS\r\n"
+           b"[operating systems]\r\n"
+           b"multi(0)disk(0)rdisk(0)partition(1)\\WINDOWS=\"XP\" /fastdetect\r\n"
+           b"scsi(0)disk(1)rdisk(0)partition(2)\\Other\\Win=\"2003\"\r\n"
+           b"multi(0)disk(0)rdisk(0)partition(1)\\..\\..\\etc=\"escape\"\r\n"
+           b"C:\\CMDCONS\\BOOTSECT.DAT=\"Recovery Console\" /cmdcons\r\n"
+           b"multi(0)disk(0)rdisk(0)partition(3)\\After=\"not read\"\r\n")
+    assert W.boot_ini_systemroots(ini) == ["/WINDOWS", "/Other/Win"]
+    assert W.boot_ini_systemroots(b"no sections here") == []
+    many = b"[operating systems]\n" + b"multi(0)disk(0)rdisk(0)partition(1)\\W=x\n" * 10000
+    assert len(W.boot_ini_systemroots(many)) <= W.MAX_BOOT_INI_ENTRIES
+
+
+def test_mounted_device_blobs():
+    import struct
+    import uuid
+    from guestkit.daemon.inspect import windows as W
+    mbr = struct.pack("<IQ", 0x8E43F1BB, 34816 * 512)
+    assert W.mounted_device("\\DosDevices\\C:", W.REG_BINARY, mbr) == \
+        ("C", ("mbr", "8e43f1bb", 34816 * 512))
+    guid = "79252bc3-8398-45dc-9b1c-1a620d2e2b38"
+    gpt = b"DMIO:ID:" + uuid.UUID(guid).bytes_le
+    assert W.mounted_device("\\dosdevices\\e:", W.REG_BINARY, gpt) == ("E", ("gpt", guid))
+    assert W.registry_guid(uuid.UUID(guid).bytes_le) == guid
+    for key, typ, blob in (("\\??\\Volume{x}", W.REG_BINARY, mbr),      # not a letter
+                           ("\\DosDevices\\C:", W.REG_SZ, mbr),         # not binary
+                           ("\\DosDevices\\D:", W.REG_BINARY, "\\??\\IDE#CdRom".encode(
+                               "utf-16-le")),                           # optical drive
+                           ("\\DosDevices\\CC:", W.REG_BINARY, mbr),
+                           ("\\DosDevices\\1:", W.REG_BINARY, mbr)):
+        assert W.mounted_device(key, typ, blob) is None, key
+
+
+def test_windows_version_and_gpo_names():
+    from guestkit.daemon.inspect import windows as W
+    assert W.version(10, 0, "6.3") == (10, 0)             # Windows 10 says 6.3 too
+    assert W.version(None, None, "6.1") == (6, 1)
+    assert W.version(10, None, "5.2") == (5, 2)
+    assert W.version(None, None, "x" * 10000) == (0, 0)
+    assert W.version(None, None, None) == (0, 0)
+    assert W.is_gpo_guid("{31B2F340-016D-11D2-945F-00C04FB984F9}")
+    assert not W.is_gpo_guid("Extensions") and not W.is_gpo_guid("{}")
