@@ -209,7 +209,7 @@ EXTRA_STDLIB = ["encodings.utf_8", "encodings.latin_1", "encodings.ascii", "subp
                 "json", "base64", "hashlib", "select", "fcntl", "shutil", "platform",
                 "errno", "stat", "struct", "time", "traceback", "importlib", "glob",
                 "tempfile", "re", "shlex", "signal", "_posixsubprocess", "selectors",
-                "sqlite3"]      # daemon/inspect/rpmdb.py, imported when a guest uses rpm
+                "sqlite3", "zlib"]  # daemon/inspect/rpmdb.py, rpmformats.py (rpm guests)
 
 
 def python_closure(python, sources, early=False):

@@ -84,15 +84,22 @@ def do_internal_inspect_applications(ctx, root, package_format, mountpoints,
 
 
 def _rpm(root):
-    """rpm's sqlite database, a regular file inside the guest, or nothing."""
-    from .inspect import rpmdb          # sqlite3: loaded when a guest needs it, not at boot
-    path = scan.safe_resolve(root, rpmdb.RPMDB_SQLITE)
-    try:
-        if path is None or not stat.S_ISREG(os.lstat(path).st_mode):
-            return []
-        return rpmdb.list_rpm_sqlite(path)
-    except (OSError, ValueError):
-        return []
+    """rpm's database (sqlite, ndb or Berkeley DB, the first present), a regular file
+    inside the guest, or nothing."""
+    from .inspect import rpmdb
+    for d in rpmdb.RPMDB_DIRS:
+        for name, fmt in rpmdb.RPMDB_FILES:
+            path = scan.safe_resolve(root, d + "/" + name)
+            try:
+                if path is None or not stat.S_ISREG(os.lstat(path).st_mode):
+                    continue
+            except OSError:
+                continue
+            try:
+                return rpmdb.list_rpm(path, fmt)
+            except (OSError, ValueError):
+                return []               # a damaged database: no applications
+    return []
 
 
 def do_internal_inspect_icon(ctx, root, distro, mountpoints, favicon=False):

@@ -121,3 +121,67 @@ def rpm_database(d):
     subprocess.run(["rpm", "--dbpath", db, "-i", "--justdb", "--nodeps", "--ignoreos"] + rpms,
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return os.path.join(db, "rpmdb.sqlite")
+
+
+def rpm_header_blobs(sqlite_path):
+    """[(package index, header blob)] of a sqlite rpm database."""
+    import sqlite3
+    c = sqlite3.connect(sqlite_path)
+    try:
+        return c.execute("SELECT hnum, blob FROM Packages ORDER BY hnum").fetchall()
+    finally:
+        c.close()
+
+
+def rpm_bdb(sqlite_path, d, pagesize=512):
+    """The same packages as the sqlite database, in a Berkeley DB hash "Packages" file made
+    by Berkeley DB's own db_load (a small page size puts the headers on overflow pages), as
+    RHEL/CentOS up to 8 keep them; checked by rpm's own read-only bdb backend.  Returns
+    the path of Packages."""
+    import struct
+    d = str(d)
+    os.makedirs(d, exist_ok=True)
+    loader = shutil.which("db5.3_load") or shutil.which("db_load")
+    if loader is None:
+        raise RuntimeError("db_load is not installed: run the README's test command")
+    lines = ["VERSION=3", "format=bytevalue", "type=hash", "db_pagesize=%d" % pagesize,
+             "HEADER=END"]
+    for idx, blob in rpm_header_blobs(sqlite_path):
+        lines += [" " + struct.pack("<I", idx).hex(), " " + bytes(blob).hex()]
+    lines.append("DATA=END")
+    path = os.path.join(d, "Packages")
+    subprocess.run([loader, path], input=("\n".join(lines) + "\n").encode(), check=True)
+    out = subprocess.run(["rpm", "--dbpath", d, "--define", "_db_backend bdb_ro", "-qa",
+                          "--qf", "%{NAME}\\n"], capture_output=True, text=True, check=True)
+    assert sorted(out.stdout.split()) == sorted(p["name"] for p in RPM_PACKAGES), out
+    return path
+
+
+def rpm_ndb(sqlite_path, d):
+    """The same packages in an ndb "Packages.db" (openSUSE 2020-2022), written here after
+    the layout of rpm's lib/backend/ndb/rpmpkg.c (this rpm has no ndb backend to write
+    one): a 32-byte header, one slot page, blobs framed head/tail with an adler32.
+    Returns the path of Packages.db."""
+    import struct
+    import zlib
+    d = str(d)
+    os.makedirs(d, exist_ok=True)
+    page, block = 4096, 16
+    slots = bytearray(b"Slot" + bytes(12)) * (page // 16)
+    data = bytearray()
+    blkoff = page // block                          # blobs start after the slot page
+    rows = rpm_header_blobs(sqlite_path)
+    for n, (idx, blob) in enumerate(rows):
+        blob = bytes(blob)
+        blkcnt = (16 + len(blob) + 12 + block - 1) // block
+        frame = b"BlbS" + struct.pack("<III", idx, 1700000000, len(blob)) + blob
+        frame += bytes(blkcnt * block - 12 - len(frame))
+        frame += struct.pack("<II", zlib.adler32(frame), len(blob)) + b"BlbE"
+        struct.pack_into("<4sIII", slots, 32 + 16 * n, b"Slot", idx, blkoff, blkcnt)
+        data += frame
+        blkoff += blkcnt
+    slots[:32] = struct.pack("<4sIIII", b"RpmP", 0, len(rows), 1, len(rows) + 1) + bytes(12)
+    path = os.path.join(d, "Packages.db")
+    with open(path, "wb") as f:
+        f.write(bytes(slots) + bytes(data))
+    return path

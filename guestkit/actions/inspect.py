@@ -101,8 +101,9 @@ ACTIONS = [
     Action("inspect_list_applications2", [Mountable("root")], RStructList("application2"),
            daemon=False, state=LAUNCHED,
            doc="The applications installed in the operating system at ROOT, read in the "
-               "appliance from its package database (dpkg, apk, pacman, rpm's sqlite "
-               "database): name, display "
+               "appliance from its package database (dpkg, apk, pacman, rpm's sqlite, "
+               "ndb or Berkeley DB database; for Windows the Uninstall keys of the "
+               "SOFTWARE hive): name, display "
                "name, epoch, version, release, arch, install path, publisher, url, source "
                "package, summary and description where the database has them.  Nothing "
                "needs to be mounted.  " + _ROOT),

@@ -13,7 +13,7 @@ import pytest
 
 import guestkit
 from tests.conftest import make_image
-from tests.guest_images import RPM_PACKAGES, rpm_database
+from tests.guest_images import RPM_PACKAGES, rpm_bdb, rpm_database, rpm_ndb
 
 DEB_STATUS = b"""Package: bash
 Status: install ok installed
@@ -147,6 +147,16 @@ def _write_fedora_on_btrfs(g, uuid, rpmdb):
     g.upload("/bin/ls", "/usr/bin/ls")
 
 
+def _write_rpm_root(g, os_release, dbdir, dbfile, hostname):
+    for d in ("/etc", "/usr/bin", dbdir):
+        g.mkdir_p(d)
+    g.write("/etc/os-release", os_release)
+    g.write("/etc/hostname", hostname + b"\n")
+    g.write("/etc/fstab", b"/dev/sdd1 / ext4 defaults 0 0\n")
+    g.upload("/bin/ls", "/usr/bin/ls")
+    g.upload(dbfile, dbdir + "/" + os.path.basename(dbfile))
+
+
 def _write_arch_hostile(g):
     for d in ("/etc", "/usr/bin", "/var/lib/pacman/local/bash-5.2.026-2"):
         g.mkdir_p(d)
@@ -167,10 +177,11 @@ def images(tmp_path_factory):
     deb = make_image(d / "debian.img", 300)
     two = make_image(d / "two.img", 200)
     btr = make_image(d / "btrfs.img", 256)
+    rpms = make_image(d / "rpms.img", 96)
+    sqlite = rpm_database(d / "rpm")
     g = guestkit.GuestFS(python_return_dict=True)
-    g.add_drive_opts(deb, format="raw")
-    g.add_drive_opts(two, format="raw")
-    g.add_drive_opts(btr, format="raw")
+    for disk in (deb, two, btr, rpms):
+        g.add_drive_opts(disk, format="raw")
     g.launch()
     g.part_init("/dev/sda", "mbr")
     g.part_add("/dev/sda", "p", 2048, 206847)
@@ -208,14 +219,35 @@ def images(tmp_path_factory):
     _write_ubuntu_on_btrfs(g, uuid)
     g.umount_all()
     g.mount("btrfsvol:/dev/sdc/root", "/")
-    _write_fedora_on_btrfs(g, uuid, rpm_database(d / "rpm"))
+    _write_fedora_on_btrfs(g, uuid, sqlite)
     g.umount_all()
+    # rpm's older databases: CentOS 7's Berkeley DB, openSUSE's ndb (in /usr/lib/sysimage,
+    # as openSUSE keeps it), and a RHEL 8 whose Packages file is garbage
+    g.part_init("/dev/sdd", "mbr")
+    for start, end in ((2048, 65535), (65536, 131071), (131072, -1)):
+        g.part_add("/dev/sdd", "p", start, end)
+    for n, (os_release, dbdir, dbfile, host) in enumerate((
+            (b'NAME="CentOS Linux"\nVERSION_ID="7"\nID=centos\n', "/var/lib/rpm",
+             rpm_bdb(sqlite, d / "bdb"), b"centos7"),
+            (b'NAME="openSUSE Tumbleweed"\nID=opensuse-tumbleweed\nVERSION_ID=20210101\n',
+             "/usr/lib/sysimage/rpm", rpm_ndb(sqlite, d / "ndb"), b"tumbleweed"),
+            (b'NAME="Red Hat Enterprise Linux"\nVERSION_ID="8.9"\nID=rhel\n',
+             "/var/lib/rpm", str(d / "garbage" / "Packages"), b"rhel8"))):
+        if n == 2:
+            os.makedirs(d / "garbage")
+            (d / "garbage" / "Packages").write_bytes(
+                bytes.fromhex("000000000000000000000000611506000900000000100000") +
+                os.urandom(1 << 20))
+        dev = "/dev/sdd%d" % (n + 1)
+        g.mkfs("ext4", dev)
+        g.mount(dev, "/")
+        _write_rpm_root(g, os_release, dbdir, dbfile, host)
+        g.umount_all()
     g.shutdown()
     g.close()
     g = guestkit.GuestFS(python_return_dict=True)
-    g.add_drive_opts(deb, format="raw", readonly=True)
-    g.add_drive_opts(two, format="raw", readonly=True)
-    g.add_drive_opts(btr, format="raw", readonly=True)
+    for disk in (deb, two, btr, rpms):
+        g.add_drive_opts(disk, format="raw", readonly=True)
     g.launch()
     t0 = time.monotonic()
     roots = g.inspect_os()
@@ -225,7 +257,8 @@ def images(tmp_path_factory):
 
 
 def test_every_os_gets_a_root(images):
-    assert sorted(images["roots"]) == ["/dev/sdb1", "/dev/sdb2", "/dev/vg0/root",
+    assert sorted(images["roots"]) == ["/dev/sdb1", "/dev/sdb2", "/dev/sdd1", "/dev/sdd2",
+                                       "/dev/sdd3", "/dev/vg0/root",
                                        "btrfsvol:/dev/sdc/@", "btrfsvol:/dev/sdc/root"]
     assert images["g"].inspect_get_roots() == images["roots"]
     assert images["took"] < 10          # the hostile fstab and fifo cost nothing much
@@ -408,3 +441,20 @@ def test_inspect_tool_xml_validates_for_every_os(images, tmp_path):
            for o in doc.findall("operatingsystem")}
     assert got == {"/dev/vg0/root": ("debian", 3), "/dev/sdb1": ("alpinelinux", 2),
                    "/dev/sdb2": ("archlinux", 1)}       # the btrfs disk was not given
+
+
+def test_rpm_berkeley_db_and_ndb_databases(images):
+    """CentOS 7's Berkeley DB (made by db_load, read by rpm's own bdb_ro backend first) and
+    openSUSE's ndb list the same packages as the sqlite database; a RHEL whose Packages file
+    is garbage lists none, quickly."""
+    g = images["g"]
+    want = [(p["name"], 1 if p["epoch"] else 0, p["version"], p["release"], p["summary"])
+            for p in RPM_PACKAGES]
+    for r, distro in (("/dev/sdd1", "centos"), ("/dev/sdd2", "opensuse"),
+                      ("/dev/sdd3", "rhel")):
+        assert (g.inspect_get_distro(r), g.inspect_get_package_format(r)) == (distro, "rpm")
+        t0 = time.monotonic()
+        apps = [(a["app2_name"], a["app2_epoch"], a["app2_version"], a["app2_release"],
+                 a["app2_summary"]) for a in g.inspect_list_applications2(r)]
+        assert apps == (want if r != "/dev/sdd3" else []), r
+        assert time.monotonic() - t0 < 10
