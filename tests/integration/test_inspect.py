@@ -458,3 +458,29 @@ def test_rpm_berkeley_db_and_ndb_databases(images):
                  a["app2_summary"]) for a in g.inspect_list_applications2(r)]
         assert apps == (want if r != "/dev/sdd3" else []), r
         assert time.monotonic() - t0 < 10
+
+
+def test_python_guestfs_inspect_vm_example_runs_unchanged(images, tmp_path):
+    """guestfs-python(3)'s inspect_vm example, taken from the manual as it is, runs with
+    guestkit standing in for the guestfs module."""
+    import re
+    import sys
+    manual = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "reference",
+                          "guestfs-python.3.txt")
+    with open(manual) as f:
+        text = f.read()
+    start = text.index("\timport sys\n\timport guestfs\n")
+    end = text.index("\n", text.index("g.umount_all()", start))
+    program = "\n".join(line.expandtabs(8)[8:] for line in text[start:end].splitlines())
+    (tmp_path / "inspect_vm.py").write_text(program + "\n")
+    (tmp_path / "guestfs.py").write_text("import sys, guestkit\nsys.modules[__name__] = guestkit\n")
+    p = subprocess.run([sys.executable, str(tmp_path / "inspect_vm.py"), images["deb"]],
+                       capture_output=True, text=True,
+                       env=dict(os.environ, PYTHONPATH=str(tmp_path)))
+    assert p.returncode == 0, p.stderr
+    g, r = images["g"], "/dev/vg0/root"
+    assert re.search(r"Root device: %s\n  Product name: %s\n  Version: +%d\.%d\n"
+                     r"  Type: +linux\n  Distro: +debian\n" % (
+                         r, re.escape(g.inspect_get_product_name(r)),
+                         g.inspect_get_major_version(r), g.inspect_get_minor_version(r)),
+                     p.stdout), p.stdout
