@@ -9,7 +9,7 @@ and the whole command-line run, launch included, with the appliance cache warm:
   tool      guestkit inspect -a IMG   /   virt-inspector -a IMG
 Medians; the ratio is libguestfs/guestkit (above 1: guestkit is faster).  libguestfs runs
 with Debian's /usr/bin/python3 and LIBGUESTFS_BACKEND_SETTINGS=force_tcg, never at the same
-time as guestkit.  Usage: python bench/inspect.py [--runs 3] [--image IMG] [--workdir DIR]
+time as guestkit.  Usage: python bench/inspection.py [--runs 3] [--image IMG] [--workdir DIR]
 """
 import argparse
 import os
