@@ -11,6 +11,7 @@ import os
 import select
 import socket
 import time
+import weakref
 
 from ..daemon.contract import INIT_MARKER
 
@@ -40,6 +41,10 @@ class LaunchError(Exception):
         self.kvm = kvm
 
 
+class HandleGone(Exception):
+    """The handle a backend served was dropped while the backend still worked."""
+
+
 class Backend(abc.ABC):
     #: the name users select it by (set_backend / GUESTKIT_BACKEND)
     name = None
@@ -52,6 +57,20 @@ class Backend(abc.ABC):
     def __init__(self, handle, param=None):
         self.handle = handle          # the GuestFS handle: config, drives, events
         self.param = param            # text after "name:" in the backend name, or None
+
+    # The handle is held weakly, so that handle and backend make no reference cycle:
+    # dropping the last reference to a handle (del g) closes it at once and stops its
+    # appliance, as with python-guestfs.  The handle re-binds itself before shutdown.
+    @property
+    def handle(self):
+        h = self._handle_ref()
+        if h is None:
+            raise HandleGone("the guestkit handle this backend served is gone")
+        return h
+
+    @handle.setter
+    def handle(self, h):
+        self._handle_ref = weakref.ref(h)
 
     @classmethod
     def host_supported(cls):
@@ -131,7 +150,9 @@ class ConsoleLog:
     (kvm_failure, the first such line)."""
 
     def __init__(self, handle, maxlines=60):
-        self.handle = handle
+        # held weakly: the thread feeding the log must not keep the handle alive, so that
+        # dropping the last reference to the handle closes it and stops the appliance
+        self._handle = weakref.ref(handle)
         self.lines = collections.deque(maxlen=maxlines)
         self._partial = b""
         self.init_seen = False
@@ -139,7 +160,9 @@ class ConsoleLog:
         self.notable = []               # the first few NOTABLE_NEEDLES lines
 
     def feed(self, data):
-        self.handle._appliance_output(data)
+        handle = self._handle()
+        if handle is not None:
+            handle._appliance_output(data)
         *lines, rest = (self._partial + data).split(b"\n")
         self._partial = rest[-4096:]            # no newline for ever: stay bounded
         for line in lines:

@@ -264,8 +264,11 @@ class DirectBackend(WatchedLaunch, Backend):
         except OSError as e:
             listener.close()
             raise LaunchError("cannot run %s: %s" % (qemu, e)) from None
-        self._console_thread = threading.Thread(target=self._read_console, daemon=True,
-                                                name="guestkit-console")
+        # the thread holds the console log and qemu's stdout, not this backend: a running
+        # thread must not keep the handle alive (dropping it closes it and stops qemu)
+        self._console_thread = threading.Thread(
+            target=_read_console, args=(self.proc.stdout.fileno(), self.console),
+            daemon=True, name="guestkit-console")
         self._console_thread.start()
         self.watch.started()
         try:
@@ -296,15 +299,6 @@ class DirectBackend(WatchedLaunch, Backend):
             _pdeathsig()
         if self.handle._prop("pgroup"):
             os.setpgid(0, 0)
-
-    def _read_console(self):
-        fd = self.proc.stdout.fileno()
-        while True:
-            data = os.read(fd, 65536)
-            if not data:
-                break
-            self.console.feed(data)
-        self.console.flush()
 
     def console_tail(self):
         # called after a failure: let a qemu that is exiting finish printing why
@@ -376,3 +370,16 @@ class DirectBackend(WatchedLaunch, Backend):
 
     def pid(self):
         return self.proc.pid if self.proc else None
+
+
+def _read_console(fd, console):
+    """Feed qemu's console output (FD) to CONSOLE until qemu closes it."""
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        console.feed(data)
+    console.flush()

@@ -234,8 +234,10 @@ class LibvirtBackend(WatchedLaunch, Backend):
                                   kvm=self.used_kvm and any(n in msg for n in (
                                       KVM_FAILURE_NEEDLES + LIBVIRT_NO_KVM))) from None
             self.watch.started()
-            self._console_thread = threading.Thread(target=self._tail_console,
-                                                    args=(console_path,), daemon=True)
+            # the thread holds the console log, not this backend (see direct.py)
+            self._console_thread = threading.Thread(
+                target=_tail_console, args=(console_path, self.console, self._stop_console),
+                daemon=True)
             self._console_thread.start()
             conn = listener.accept(timeout, self.watch.trouble, self.watch.error)
         except BaseException:
@@ -273,25 +275,6 @@ class LibvirtBackend(WatchedLaunch, Backend):
             return bool(self.dom.isActive())
         except Exception:
             return False
-
-    def _tail_console(self, path):
-        """Follow the console log file: APPLIANCE events and the last lines."""
-        f = None
-        while not self._stop_console.is_set():
-            if f is None:
-                try:
-                    f = open(path, "rb")
-                except OSError:
-                    time.sleep(0.05)
-                    continue
-            data = f.read(65536)
-            if not data:
-                time.sleep(0.05)
-                continue
-            self.console.feed(data)
-        if f is not None:
-            f.close()
-        self.console.flush()
 
     def console_tail(self):
         return list(self.console.lines)
@@ -348,3 +331,23 @@ def _secmodels(caps_xml):
     root = etree.fromstring(caps_xml.encode(), etree.XMLParser(resolve_entities=False,
                                                                no_network=True))
     return root.xpath("./host/secmodel/model")
+
+
+def _tail_console(path, console, stop):
+    """Follow the console log file at PATH into CONSOLE until STOP is set."""
+    f = None
+    while not stop.is_set():
+        if f is None:
+            try:
+                f = open(path, "rb")
+            except OSError:
+                time.sleep(0.05)
+                continue
+        data = f.read(65536)
+        if not data:
+            time.sleep(0.05)
+            continue
+        console.feed(data)
+    if f is not None:
+        f.close()
+    console.flush()

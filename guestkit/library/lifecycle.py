@@ -3,6 +3,7 @@
 import shutil
 import sys
 import time
+import weakref
 
 from .. import events as ev
 from ..client import Client, SessionLost
@@ -91,8 +92,8 @@ def _start_appliance(g, backend, name, appliance, tmpdir):
             except Exception as e:          # a third-party backend's own failure
                 raise Error("launch: backend %s failed: %s: %s"
                             % (name, type(e).__name__, e), "EIO") from e
-            client = Client(sock, on_progress=g._on_progress,
-                            on_log=lambda text: g._debug("daemon: %s" % text.decode(
+            client = Client(sock, on_progress=_weakly(g, "_on_progress"),
+                            on_log=_weakly(g, "_debug", lambda text: "daemon: %s" % text.decode(
                                 "utf-8", "replace").rstrip()))
             hello = _await_greeting(client, backend)
             backend.launch_done()
@@ -112,6 +113,20 @@ def _start_appliance(g, backend, name, appliance, tmpdir):
             if client is not None:
                 client.close()
             raise
+
+
+def _weakly(g, method, convert=None):
+    """A callback calling G's METHOD (with its first argument passed through CONVERT) that
+    does not keep G alive: the client the handle owns must not point back at it."""
+    ref = weakref.ref(g)
+
+    def call(*args):
+        h = ref()
+        if h is not None:
+            if convert is not None:
+                args = (convert(args[0]),) + args[1:]
+            getattr(h, method)(*args)
+    return call
 
 
 def _await_greeting(client, backend):
@@ -178,6 +193,9 @@ def close(g):
         return
     try:
         if g._backend is not None:
+            # when the garbage collector closes a dropped handle, weak references to it
+            # are already cleared: bind the backend to it again for the shutdown
+            g._backend.handle = g
             try:
                 shutdown(g)
             except Error:

@@ -104,3 +104,47 @@ def test_launch_timeout_quotes_the_console(tmp_path):
     assert "console" in str(e.value) and ("panic" in str(e.value).lower() or
                                           "init" in str(e.value))
     g.close()
+
+
+def _running(pid):
+    """PID is a live process (a zombie waiting to be reaped counts as gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _gone_within(pid, seconds):
+    deadline = time.monotonic() + seconds
+    while _running(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_dropped_handle_stops_its_appliance(tmp_path):
+    """As with python-guestfs: rebinding the name of a launched handle in a loop over
+    images (never calling close) stops each appliance at once, so the image's write lock
+    is free for the next writable launch; a handle caught in a reference cycle (an event
+    callback that uses it) goes at the next garbage collection."""
+    import gc
+    img = make_image(tmp_path / "a.img", 16)
+    pids = []
+    for _ in range(6):                      # the same image, writable, every time
+        g = guestkit.GuestFS()
+        g.add_drive_opts(img, format="raw")
+        g.launch()
+        pids.append(g.get_pid())
+        g = None
+        assert _gone_within(pids[-1], 1.0), "qemu %d outlived its dropped handle" % pids[-1]
+    g = guestkit.GuestFS()
+    g.add_drive_opts(img, format="raw")
+    closed = []
+    g.set_event_callback(lambda *a, h=g: closed.append(h.is_ready()), guestkit.EVENT_CLOSE)
+    g.launch()
+    pid = g.get_pid()
+    del g
+    gc.collect()
+    assert _gone_within(pid, 1.0) and len(closed) == 1
