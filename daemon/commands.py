@@ -7,6 +7,9 @@ from .util import DaemonError, run
 
 _BINDS = ("dev", "dev/pts", "proc", "sys")
 GUEST_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+#: the most a guest program may print: more is refused (EFBIG) rather than gathered, and
+#: escaped as JSON it still fits one reply (protocol.MAX_JSON)
+MAX_OUTPUT = 8 << 20
 
 
 def _bind(ctx):
@@ -73,7 +76,7 @@ def _command(ctx, argv):
     binds = _bind(ctx)
     try:
         out, err, rc = run(argv, check=False, preexec_fn=_chroot(ctx.sysroot),
-                           env={"PATH": GUEST_PATH})
+                           env={"PATH": GUEST_PATH}, limit=MAX_OUTPUT)
     except DaemonError as e:
         if e.errno_name == "ENOENT":
             # the program exists, so its interpreter (ELF loader, #! line) is missing

@@ -25,18 +25,23 @@ def fail(message, errno_name="EINVAL"):
 
 
 def run(argv, *, input=None, check=True, env=None, cwd=None, timeout=None,
-        preexec_fn=None):
+        preexec_fn=None, limit=None):
     """Run a tool; returns (stdout str, stderr str, returncode).
 
-    A failure raises DaemonError quoting the tool's stderr.
+    A failure raises DaemonError quoting the tool's stderr.  LIMIT (bytes) bounds the
+    stdout of a program whose output is not trusted (a guest's): beyond it, EFBIG.
     """
     e = dict(ENV)
     if env:
         e.update(env)
     try:
-        p = subprocess.run(argv, input=input, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           stdin=None if input is not None else subprocess.DEVNULL,
-                           env=e, cwd=cwd, timeout=timeout, preexec_fn=preexec_fn)
+        if limit is not None:
+            p = _run_bounded(argv, limit, env=e, cwd=cwd, preexec_fn=preexec_fn)
+        else:
+            p = subprocess.run(argv, input=input, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE,
+                               stdin=None if input is not None else subprocess.DEVNULL,
+                               env=e, cwd=cwd, timeout=timeout, preexec_fn=preexec_fn)
     except FileNotFoundError:
         raise DaemonError("%s: command not found in the appliance" % argv[0],
                           "ENOENT") from None
@@ -47,6 +52,45 @@ def run(argv, *, input=None, check=True, env=None, cwd=None, timeout=None,
     if check and p.returncode != 0:
         raise tool_error(argv, err.strip() or out, p.returncode)
     return out, err, p.returncode
+
+
+MAX_STDERR_KEPT = 64 * 1024
+
+
+def _run_bounded(argv, limit, **kw):
+    """subprocess.run for a program whose output is not trusted: stdout is refused (the
+    program killed, EFBIG) beyond LIMIT bytes; of stderr the last MAX_STDERR_KEPT bytes
+    are kept."""
+    import selectors
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, **kw)
+    out, err, size = [], b"", 0
+    with selectors.DefaultSelector() as sel:
+        sel.register(p.stdout, selectors.EVENT_READ, "out")
+        sel.register(p.stderr, selectors.EVENT_READ, "err")
+        open_streams = 2
+        while open_streams:
+            for key, _ in sel.select():
+                data = os.read(key.fileobj.fileno(), 65536)
+                if not data:
+                    sel.unregister(key.fileobj)
+                    open_streams -= 1
+                elif key.data == "err":
+                    err = (err + data)[-MAX_STDERR_KEPT:]
+                else:
+                    size += len(data)
+                    if size > limit:
+                        p.kill()
+                        p.stdout.close()
+                        p.stderr.close()
+                        p.wait()
+                        raise DaemonError("%s: its output is larger than %d bytes (the "
+                                          "most a call returns)" % (argv[0], limit), "EFBIG")
+                    out.append(data)
+    p.stdout.close()
+    p.stderr.close()
+    p.wait()
+    return subprocess.CompletedProcess(argv, p.returncode, b"".join(out), err)
 
 
 # what a tool's message says -> the errno name to report; the first match wins, so the more

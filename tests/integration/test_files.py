@@ -797,6 +797,19 @@ def test_commands(g, busybox):
     assert g.cat("/made-by-sh") == "made\n"
 
 
+def test_guest_program_output_is_bounded(g, busybox):
+    """A guest program printing without end is stopped at the output bound (EFBIG), quickly
+    and without gathering it all in the appliance; just under the bound works."""
+    g.mkdir_p("/dev")                           # the appliance's /dev is bound there
+    t0 = time.monotonic()
+    e = expect_error("EFBIG", g.sh, "/bin/busybox yes guestkit")
+    assert "larger than" in str(e) and time.monotonic() - t0 < 30
+    expect_error("EFBIG", g.command, ["/bin/busybox", "cat", "/dev/zero"])
+    n = (8 << 20) - 4096
+    assert len(g.sh("/bin/busybox head -c %d /dev/zero" % n)) == n
+    assert g.sh("echo still-working") == "still-working\n"
+
+
 def test_special_files_never_block(g, busybox):
     d = fresh(g, "/special")
     g.command(["/bin/busybox", "mkfifo", d + "/fifo"])
