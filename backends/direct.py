@@ -168,15 +168,18 @@ class DirectBackend(WatchedLaunch, Backend):
                 "-serial", "stdio",
                 "-device", "virtio-rng-pci",
                 "-device", "virtio-serial-pci,id=vs",
-                "-chardev", "socket,id=channel0,path=%s" % sock_path,
+                # every path in a qemu option string is escaped (a comma is doubled): a
+                # TMPDIR with ",opt=..." in it must not add options of its own
+                "-chardev", "socket,id=channel0,path=%s" % _q(sock_path),
                 "-device", "virtserialport,bus=vs.0,chardev=channel0,name=%s" % CHANNEL,
                 "-device", "virtio-scsi-pci,id=scsi"]
         if appliance.root:
             argv += ["-drive", "file=%s,format=raw,if=none,id=appliance,readonly=on"
-                     % appliance.root.replace(",", ",,"),
+                     % _q(appliance.root),
                      "-device", "virtio-blk-pci,drive=appliance"]
         self.qmp_path = os.path.join(tmpdir, "qmp.sock")
-        argv += ["-qmp", "unix:%s,server=on,wait=off" % self.qmp_path]
+        argv += ["-chardev", "socket,id=qmp,path=%s,server=on,wait=off" % _q(self.qmp_path),
+                 "-mon", "chardev=qmp,mode=control"]
         self._tmpdir = tmpdir
         self._secrets = []
         for i, d in enumerate(drives):
@@ -216,7 +219,7 @@ class DirectBackend(WatchedLaunch, Backend):
             opts = remote_drive_options(d, i, self._secret_file)
         else:
             path = d.overlay or d.filename
-            opts = ["file=%s" % path.replace(",", ",,")]
+            opts = ["file=%s" % _q(path)]
         fmt = "qcow2" if d.overlay else d.format
         opts += ["format=%s" % fmt, "if=none",
                  "id=hd%d" % i, "cache=%s" % d.cachemode, "discard=%s" % (
@@ -231,7 +234,7 @@ class DirectBackend(WatchedLaunch, Backend):
             opts.append("snapshot=on")
         args = []
         for sid, path in self._secrets:
-            args += ["-object", "secret,id=%s,file=%s,format=raw" % (sid, path)]
+            args += ["-object", "secret,id=%s,file=%s,format=raw" % (sid, _q(path))]
         self._secrets = []
         return args + ["-drive", ",".join(opts), "-device", dev]
 

@@ -3,6 +3,7 @@ guestfs(3) (LIBGUESTFS_CACHEDIR, TMPDIR) and launch errors that say which stage 
 why."""
 
 import os
+import shutil
 import stat
 
 import pytest
@@ -88,3 +89,26 @@ def test_kernel_that_cannot_boot_names_the_stage(tmp_path):
     assert "Likely cause:" in msg and "Kernel panic" in msg
     assert g.is_config() == 1
     g.close()
+
+
+def test_paths_with_commas_never_reach_qemu_as_options(tmp_path, monkeypatch):
+    """Every path in a qemu option string is escaped: a TMPDIR (where the handle's sockets
+    live) and an image whose names hold ",opt=value" launch and work as plain names."""
+    import pathlib
+    import tempfile
+    # short: the sockets' paths must fit AF_UNIX's 108 bytes
+    odd = pathlib.Path(tempfile.mkdtemp(prefix="gk,wait=off,x-inj=1,", dir="/tmp"))
+    from guestkit.appliance import builder
+    monkeypatch.setenv("LIBGUESTFS_CACHEDIR", builder.cache_base())   # the usual cache
+    monkeypatch.setenv("TMPDIR", str(odd))
+    img = make_image(odd / "disk,format=qcow2.img", 16)
+    g = guestkit.GuestFS()
+    try:
+        g.add_drive_opts(img, format="raw")
+        g.launch()
+        g.mkfs("ext4", "/dev/sda")
+        assert g.vfs_type("/dev/sda") == "ext4"
+        assert g._backend.qmp_path.startswith(str(odd))
+    finally:
+        g.close()
+        shutil.rmtree(odd, ignore_errors=True)
