@@ -10,6 +10,7 @@ import re
 import select
 import socket
 import stat
+import tempfile
 import threading
 
 from .daemon import protocol as P
@@ -23,16 +24,59 @@ class SessionLost(Error):
         super().__init__(message, errno_name)
 
 
-def open_host_output(filename):
-    """A writable fd for FILENAME; /dev/stdout, /dev/stderr and /dev/fd/N reuse the fd."""
-    m = re.match(r"^/dev/fd/(\d+)$", filename)
-    if m:
-        return os.dup(int(m.group(1)))
-    if filename in ("/dev/stdout", "-"):
-        return os.dup(1)
-    if filename == "/dev/stderr":
-        return os.dup(2)
-    return os.open(filename, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+class HostOutput:
+    """Where a download goes.  A regular host file is written through a temporary file
+    beside it, renamed over it only when the call succeeded: a failed or cancelled download
+    leaves the destination as it was.  /dev/stdout, /dev/stderr, /dev/fd/N, devices and
+    fifos are written directly."""
+
+    def __init__(self, filename):
+        self.filename, self.temp = filename, None
+        m = re.match(r"^/dev/fd/(\d+)$", filename)
+        if m:
+            self.fd = os.dup(int(m.group(1)))
+        elif filename in ("/dev/stdout", "-"):
+            self.fd = os.dup(1)
+        elif filename == "/dev/stderr":
+            self.fd = os.dup(2)
+        else:
+            try:
+                st = os.stat(filename)
+            except FileNotFoundError:
+                st = None
+            if st is not None and not stat.S_ISREG(st.st_mode):
+                self.fd = os.open(filename, os.O_WRONLY | os.O_CLOEXEC)
+                return
+            # a symlink to a file: the file it names is replaced, as O_TRUNC would write it
+            target = os.path.realpath(filename)
+            try:
+                self.fd, self.temp = tempfile.mkstemp(
+                    prefix=".%s." % os.path.basename(target)[:64], suffix=".part",
+                    dir=os.path.dirname(target))
+            except PermissionError:
+                if st is None:
+                    raise
+                # a file we may write in a directory we may not: written in place
+                self.fd = os.open(filename, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC)
+                return
+            umask = os.umask(0)
+            os.umask(umask)
+            # the mode the destination has, or a new file's (0666 less the umask)
+            os.fchmod(self.fd, stat.S_IMODE(st.st_mode) if st else 0o666 & ~umask)
+            self.target = target
+
+    def commit(self):
+        if self.temp is not None:
+            os.rename(self.temp, self.target)
+            self.temp = None
+
+    def abort(self):
+        if self.temp is not None:
+            try:
+                os.unlink(self.temp)
+            except OSError:
+                pass
+            self.temp = None
 
 
 def open_host_input(filename):
@@ -121,12 +165,13 @@ class Client:
         if self.lost:
             raise SessionLost("the appliance is gone: %s" % self.lost)
         # host files are opened first, so a bad host name never reaches the daemon
-        fd = None
+        fd = out = None
         try:
             if upload is not None:
                 fd = open_host_input(upload)
             elif download is not None:
-                fd = open_host_output(download)
+                out = HostOutput(download)
+                fd = out.fd
         except OSError as e:
             raise _HostFileError(upload if upload is not None else download, e) from None
         with self._lock:
@@ -158,7 +203,9 @@ class Client:
                     self._final_progress(serial)
                     return result
                 if download is not None:
-                    return self._stream_down(serial, fd, download, name)
+                    result = self._stream_down(serial, fd, download, name)
+                    out.commit()
+                    return result
                 return self._reply(serial, name)
             except P.ProtocolError as e:
                 self.lost = str(e)
@@ -174,6 +221,8 @@ class Client:
                 self._pending = None
                 if fd is not None:
                     os.close(fd)
+                if out is not None:
+                    out.abort()                 # nothing once committed
 
     # -- replies --
     def _reply(self, serial, name, uploading=False):

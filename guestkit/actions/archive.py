@@ -7,7 +7,7 @@ the host and the guest (copy_in, copy_out).
 """
 
 from .table import (Action, DevOrPath, Device, FileIn, FileOut, Int64, LAUNCHED,
-                    Mountable, OBool, OInt64, OString, OStringList, Pathname, String)
+                    Mountable, OBool, OInt64, OString, OStringList, Pathname, RErr, String)
 
 _COMPRESS_DOC = ("COMPRESS selects the compression: compress, gzip, bzip2, xz, lzop or zstd "
                  "(default: none).")
@@ -160,15 +160,18 @@ ACTIONS = [
                "times, symbolic links, hard links, fifos and device nodes are kept; sparse "
                "files stay sparse.  Streamed through tar_in: any size, progress events, "
                "user_cancel."),
-    Action("copy_out", [Pathname("remotepath"), String("localdir")], daemon=False,
-           state=LAUNCHED,
+    Action("copy_out", [Pathname("remotepath"), String("localdir")], RErr(),
+           [OBool("owners")], daemon=False, state=LAUNCHED,
            doc="Copy the guest file or directory REMOTEPATH, recursively, into the existing "
                "host directory LOCALDIR (as LOCALDIR/basename; \"/\" is copied into LOCALDIR "
                "itself).  Nothing is ever written outside LOCALDIR: guest symbolic links are "
                "recreated as symbolic links and never followed on the host, names that are "
                "absolute or contain .. are refused, device nodes are not created and "
                "setuid/setgid bits are dropped (each refusal is reported as a WARNING "
-               "event).  Modes and times are kept, owners too when running as root; sparse "
+               "event).  Times are kept, and modes less the process umask (a guest's 0777 "
+               "directory is not world-writable on the host).  Files belong to the caller; "
+               "with OWNERS true (a guestkit addition; it needs root) they get the guest's "
+               "numeric owners and groups and the modes are kept as they are.  Sparse "
                "files stay sparse (a directory's sparse files take time proportional to "
                "their data; a single file given as REMOTEPATH is streamed in full).  "
                "Progress events are sent and user_cancel stops it."),

@@ -336,6 +336,9 @@ class _Extractor:
         self.root = rootfd
         self.apply_root_meta = apply_root_meta
         self.allow_owner = allow_owner
+        # the process umask applies, as to any file a program makes, unless the guest's
+        # owners are asked for (then its modes are kept as they are too)
+        self.umask = 0 if allow_owner else _umask()
         self.cache = {}                 # tuple of components -> fd of that directory
         self.files = set()              # regular files made here (hard links may name them)
         self.dirs = []                  # (components, mode, mtime, uid, gid), set at the end
@@ -412,7 +415,7 @@ class _Extractor:
         mode = m.mode & 0o7777
         if mode & 0o6000:
             self.warn("%s: setuid/setgid bits dropped" % m.name)
-        return mode & 0o1777
+        return mode & 0o1777 & ~self.umask
 
     # -- members --
     def member(self, src, m):
@@ -566,12 +569,16 @@ _MEMBER_ERRORS = {errno.ENAMETOOLONG, errno.EEXIST, errno.EISDIR, errno.ENOTDIR,
                   errno.EILSEQ}
 
 
-def extract(f, rootfd, apply_root_meta=False, allow_owner=None):
+def _umask():
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask
+
+
+def extract(f, rootfd, apply_root_meta=False, allow_owner=False):
     """Unpack the tar stream F under the directory ROOTFD.  Returns (refused count,
     warnings).  Raises _Stop or OSError for host failures and tarfile errors for a
     malformed archive."""
-    if allow_owner is None:
-        allow_owner = os.geteuid() == 0
     ex = _Extractor(rootfd, apply_root_meta, allow_owner)
     src = _ForwardReader(f)
     try:
@@ -615,22 +622,26 @@ def _report(g, refused, warnings):
         g._warning("copy_out: %d more archive members were refused" % (refused - len(warnings)))
 
 
-def copy_out(g, remotepath, localdir):
+def copy_out(g, remotepath, localdir, owners=None):
     """Copy the guest file or tree REMOTEPATH into the host directory LOCALDIR."""
+    owners = bool(owners)
+    if owners and os.geteuid() != 0:
+        raise Error("copy_out: owners=True needs root (only root may give files to other "
+                    "users)", "EPERM")
     dfd = _open_dest_dir(localdir)
     try:
         name = posixpath.basename(posixpath.normpath(remotepath))
         if g.is_file(remotepath):
-            _copy_out_file(g, remotepath, dfd, name or "file", localdir)
+            _copy_out_file(g, remotepath, dfd, name or "file", localdir, owners)
         elif g.is_dir(remotepath):
-            _copy_out_dir(g, remotepath, dfd, name, localdir)
+            _copy_out_dir(g, remotepath, dfd, name, localdir, owners)
         else:
             raise Error("copy_out: %s is not a file or directory" % remotepath, "EINVAL")
     finally:
         os.close(dfd)
 
 
-def _copy_out_dir(g, remotepath, dfd, name, localdir):
+def _copy_out_dir(g, remotepath, dfd, name, localdir, owners):
     made = False
     if name:
         try:
@@ -653,13 +664,13 @@ def _copy_out_dir(g, remotepath, dfd, name, localdir):
         def call(fdname):
             g.tar_out(remotepath, fdname, numericowner=True)
         refused, warnings = _through_pipe(
-            g, "copy_out", call, lambda f: extract(f, rootfd, apply_root_meta=made), "out")
+            g, "copy_out", call, lambda f: extract(f, rootfd, apply_root_meta=made, allow_owner=owners), "out")
     finally:
         os.close(rootfd)
     _report(g, refused, warnings)
 
 
-def _copy_out_file(g, remotepath, dfd, name, localdir):
+def _copy_out_file(g, remotepath, dfd, name, localdir, owners):
     st = g.lstatns(remotepath)
     try:
         try:
@@ -692,9 +703,9 @@ def _copy_out_file(g, remotepath, dfd, name, localdir):
         mode = st["st_mode"] & 0o7777
         if mode & 0o6000:
             g._warning("copy_out: %s: setuid/setgid bits dropped" % remotepath)
-        if os.geteuid() == 0:
+        if owners:
             os.fchown(fd, st["st_uid"], st["st_gid"])
-        os.fchmod(fd, mode & 0o1777)
+        os.fchmod(fd, mode & 0o1777 & ~(0 if owners else _umask()))
         os.utime(fd, ns=(st["st_atime_sec"] * 10**9 + st["st_atime_nsec"],
                          st["st_mtime_sec"] * 10**9 + st["st_mtime_nsec"]))
     finally:

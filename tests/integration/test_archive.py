@@ -391,6 +391,53 @@ def test_copy_out_of_root(g, tmp_path):
     assert stat.S_IMODE(os.stat(str(dest)).st_mode) == 0o711     # not changed
 
 
+def test_copy_out_modes_and_owners(g, tmp_path):
+    """Guest modes arrive less the umask and files belong to the caller, as any file a
+    program makes; owners=True (root) keeps the guest's numeric owners and exact modes."""
+    d = fresh(g, "/perm")
+    g.mkdir_mode(d + "/open", 0o777)
+    g.chmod(0o777, d + "/open")
+    g.write(d + "/open/f", b"f")
+    g.chmod(0o666, d + "/open/f")
+    g.chown(1234, 4321, d + "/open")
+    g.chown(1234, 4321, d + "/open/f")
+    old = os.umask(0o027)
+    try:
+        for sub in ("tree", "file"):
+            (tmp_path / sub).mkdir()
+        g.copy_out(d + "/open", str(tmp_path / "tree"))
+        g.copy_out(d + "/open/f", str(tmp_path / "file"))
+    finally:
+        os.umask(old)
+    for path, mode in ((tmp_path / "tree" / "open", 0o750), (tmp_path / "tree" / "open" / "f",
+                                                             0o640),
+                       (tmp_path / "file" / "f", 0o640)):
+        st = os.lstat(str(path))
+        assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == \
+            (mode, os.geteuid(), os.getegid()), path
+    (tmp_path / "owners").mkdir()
+    g.copy_out(d + "/open", str(tmp_path / "owners"), owners=True)
+    for path, mode in (("open", 0o777), ("open/f", 0o666)):
+        st = os.lstat(str(tmp_path / "owners" / path))
+        assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (mode, 1234, 4321)
+
+
+def test_failed_download_leaves_the_destination_alone(g, tmp_path):
+    d = fresh(g, "/dl")
+    g.write(d + "/new", b"new content")
+    dest = tmp_path / "kept"
+    dest.write_bytes(b"precious")
+    os.chmod(str(dest), 0o640)
+    expect_error("ENOENT", g.download, d + "/no-such", str(dest))
+    assert dest.read_bytes() == b"precious"
+    with pytest.raises(guestkit.Error):
+        g.download("/dev/sda", str(tmp_path / "no-such-dir" / "x"))
+    g.download(d + "/new", str(dest))
+    assert dest.read_bytes() == b"new content"
+    assert stat.S_IMODE(os.stat(str(dest)).st_mode) == 0o640       # its mode is kept
+    assert sorted(os.listdir(str(tmp_path))) == ["kept"]          # no temporary left
+
+
 # ---- hostile guest content -----------------------------------------------------------------------
 
 def hostile_members(outside):
@@ -456,7 +503,9 @@ def test_copy_out_hostile_tree(g, tmp_path):
     assert not os.path.lexists(str(out / "sda"))
     assert stat.S_ISFIFO(os.lstat(str(out / "fifo")).st_mode)
     assert stat.S_IMODE(os.stat(str(out / "suid")).st_mode) == 0o755
-    assert stat.S_IMODE(os.stat(str(out / "sgid-dir")).st_mode) == 0o775
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(os.stat(str(out / "sgid-dir")).st_mode) == 0o775 & ~umask
     assert stat.S_IMODE(os.stat(str(out / "sgid-dir" / "f")).st_mode) == 0o755
     assert os.stat(str(out / "data-link")).st_ino == os.stat(str(out / "data")).st_ino
     huge = os.lstat(str(out / "huge"))
