@@ -14,7 +14,12 @@ import tempfile
 import threading
 
 from .daemon import protocol as P
+from . import replies
+from .actions.table import RInt
 from .errors import Error
+
+#: frames other than replies are flat objects (progress, errors)
+_FLAT = RInt()
 
 
 class SessionLost(Error):
@@ -98,6 +103,7 @@ class Client:
         self.on_log = on_log
         self.cancel_requested = threading.Event()
         self.lost = None
+        self._ret = None
         self.hello = None
         self._lock = threading.Lock()
         self._upload_size = None       # size of the host file being uploaded, if known
@@ -156,12 +162,15 @@ class Client:
         except OSError:
             pass
 
-    def call(self, name, args, optargs, upload=None, download=None):
+    def call(self, name, args, optargs, upload=None, download=None, ret=None):
         """Run action NAME in the daemon.
 
         upload: a host file name whose content streams to the daemon (FileIn).
         download: a host file name the daemon's stream is written to (FileOut).
+        ret: the action's declared return type (guestkit/replies.py checks the reply
+        against it); internal calls, whose callers check what they get, pass None.
         """
+        self._ret = ret
         if self.lost:
             raise SessionLost("the appliance is gone: %s" % self.lost)
         # host files are opened first, so a bad host name never reaches the daemon
@@ -238,6 +247,10 @@ class Client:
             if ftype == P.LOG:          # text, not JSON
                 self._log(payload)
                 continue
+            if ftype == P.REPLY and self._ret is not None:
+                replies.check_size(name, self._ret, payload)
+            elif ftype != P.REPLY:
+                replies.check_size(name, _FLAT, payload)        # progress, error: flat
             obj = P.loads(payload)
             if not isinstance(obj, dict):
                 raise P.ProtocolError("%s frame is not an object" % P.TYPE_NAMES[ftype])
@@ -255,6 +268,8 @@ class Client:
                 raise P.ProtocolError("reply for call %r while waiting for %d" % (
                     obj.get("s"), serial))
             if ftype == P.REPLY:
+                if self._ret is not None:
+                    return replies.check_shape(name, self._ret, obj.get("r"))
                 return obj.get("r")
             if ftype == P.ERROR:
                 ename = obj.get("errno")

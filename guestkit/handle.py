@@ -193,7 +193,7 @@ class GuestFS:
         self._busy = True
         try:
             return self._client.call(action.name, wire, optargs, upload=upload,
-                                     download=download)
+                                     download=download, ret=action.ret)
         except Error as e:
             from .client import SessionLost
             if isinstance(e, SessionLost):

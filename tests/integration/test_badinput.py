@@ -175,6 +175,47 @@ def test_garbage_from_the_daemon_ends_the_session(frames):
         c.call("ping_daemon", [], {})
 
 
+def _reply(result):
+    return P.encode(P.REPLY, P.dumps({"s": 1, "r": result}))
+
+
+@pytest.mark.parametrize("action, frames, what", [
+    # 16 MiB of empty objects where a list of strings belongs: refused before decoding
+    ("ls", P.encode(P.REPLY, b'{"s":1,"r":[' + b"{}," * ((16 << 20) // 3) + b'{}]}'),
+     "lists or objects"),
+    ("ls", _reply(["a", 1]), "list of strings"),
+    ("ls", _reply({"a": "b"}), "list of strings"),
+    ("exists", _reply("yes"), "bool"),
+    ("filesize", _reply(True), "int"),
+    ("cat", _reply(["x"]), "lists or objects"),
+    ("statns", _reply({"st_size": [1, 2]}), "struct"),
+    ("getxattrs", _reply([{"attrname": "user.x", "attrval": {"$b": "eA=="},
+                           "more": [0]}]), "list of structs"),
+    ("mountpoints", _reply([["/dev/sda1"]]), "hashtable"),
+    ("read_file", _reply("not bytes"), "bytes"),
+])
+def test_replies_of_the_wrong_shape_end_the_session(action, frames, what):
+    """The appliance may be subverted: a reply must have its action's declared shape, and
+    cannot make the host build millions of objects."""
+    from guestkit.actions import ACTIONS
+    c, peer = _fake_daemon(frames)
+    t0 = time.monotonic()
+    with pytest.raises(SessionLost) as e:
+        c.call(action, [], {}, ret=ACTIONS[action].ret)
+    assert what in str(e.value) and time.monotonic() - t0 < 3, e.value
+
+
+def test_replies_of_the_right_shape_pass():
+    from guestkit.actions import ACTIONS
+    for action, result in (("ls", ["a", "b{[", "]}"]), ("exists", True), ("filesize", 3),
+                           ("statns", {"st_size": 3, "st_mode": 0o644}),
+                           ("mountpoints", [["/dev/sda1", "/"]]), ("read_file", b"\0{["),
+                           ("getxattrs", [{"attrname": "user.x", "attrval": b"x"}] * 1000),
+                           ("part_list", [{"part_num": 1, "part_start": 0}] * 1000)):
+        c, peer = _fake_daemon(_reply(result))
+        assert c.call(action, [], {}, ret=ACTIONS[action].ret) == result, action
+
+
 # ---- more bad input: nothing here needs a boot unless it says so ------------------------------
 
 def _err(errno_name, fn, *args, **kwargs):
