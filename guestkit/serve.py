@@ -54,10 +54,8 @@ class Relay:
                     P.send_frame(self.app, ftype, payload)
                 if self.app in ready:
                     ftype, payload = self.app_reader.read_frame()
-                    if ftype in (P.REPLY, P.ERROR):
-                        obj = P.loads(payload)
-                        if obj.get("s") == inflight:
-                            inflight = None
+                    if ftype in (P.REPLY, P.ERROR) and _serial(payload) == inflight:
+                        inflight = None
                     P.send_frame(client, ftype, payload)
         except (OSError, P.ProtocolError):
             pass
@@ -69,18 +67,27 @@ class Relay:
         client_gone()
         if uploading or (downloading and inflight is not None):
             P.send_frame(self.app, P.CANCEL, b"")        # nobody is there to send to or read from
+        # (a malformed frame from the appliance here ends the server: the stream cannot be
+        # brought back in step, and the next client must not read stale frames)
         while inflight is not None:
             ftype, payload = self.app_reader.read_frame()
-            if ftype in (P.REPLY, P.ERROR) and P.loads(payload).get("s") == inflight:
+            if ftype in (P.REPLY, P.ERROR) and _serial(payload) == inflight:
                 inflight = None
-            elif ftype == P.CHUNK:
-                pass
         # unmount what the client mounted, so the next client starts from a clean slate
         P.send_frame(self.app, P.CALL, P.dumps({"s": 0, "n": "internal_autosync", "a": [], "o": {}}))
         while True:
             ftype, payload = self.app_reader.read_frame()
-            if ftype in (P.REPLY, P.ERROR) and P.loads(payload).get("s") == 0:
+            if ftype in (P.REPLY, P.ERROR) and _serial(payload) == 0:
                 break
+
+
+def _serial(payload):
+    """The call serial a REPLY or ERROR frame from the appliance answers; ProtocolError when
+    the frame is not a JSON object (the appliance is not trusted)."""
+    obj = P.loads(payload)
+    if not isinstance(obj, dict):
+        raise P.ProtocolError("the appliance sent a reply that is not an object")
+    return obj.get("s")
 
 
 def _stream_actions():

@@ -343,3 +343,28 @@ def test_bad_arguments_never_reach_the_daemon_and_qemu_killed_while_idle(tmp_pat
         t0 = time.monotonic()
         g.close()
         assert time.monotonic() - t0 < 5
+
+
+def test_serve_relay_survives_a_malformed_reply():
+    """guestkit serve's relay: a REPLY that is not an object ends that client's session
+    (the client never sees it), and the relay still finishes the call and cleans up, so the
+    appliance is in step for the next client."""
+    from guestkit.serve import Relay
+    app_relay, app = socket.socketpair()
+    cli_relay, cli = socket.socketpair()
+    relay = Relay(app_relay)
+    done = []
+    t = threading.Thread(target=lambda: done.append(relay.session(cli_relay)), daemon=True)
+    t.start()
+    P.send_frame(cli, P.CALL, P.dumps({"s": 5, "n": "ping_daemon", "a": [], "o": {}}))
+    reader = P.FrameReader(app.recv_into)
+    assert reader.read_frame()[0] == P.CALL
+    P.send_frame(app, P.REPLY, b"[1]")                      # malformed
+    P.send_frame(app, P.REPLY, P.dumps({"s": 5, "r": 1}))    # the call's real end
+    ftype, payload = reader.read_frame()                     # the relay's cleanup call
+    assert ftype == P.CALL and P.loads(payload)["n"] == "internal_autosync"
+    P.send_frame(app, P.REPLY, P.dumps({"s": 0, "r": None}))
+    t.join(5)
+    assert done == [None]
+    cli.settimeout(2)
+    assert cli.recv(65536) == b""                            # closed, nothing relayed
