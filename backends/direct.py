@@ -117,7 +117,8 @@ class DirectBackend(WatchedLaunch, Backend):
     settings_doc = {
         "force_tcg": "never use KVM (software emulation)",
         "force_kvm": "use KVM without probing; fail (never fall back) if it is not usable",
-        "gdb": "start qemu with a gdb server on tcp::1234, stopped before the kernel runs",
+        "gdb": "start qemu with a gdb server on 127.0.0.1:1234, stopped before the kernel "
+               "runs",
         "machine=TYPE": "qemu machine type (default q35)",
         "kvm_timeout=SECONDS": "under KVM, fall back to TCG when the kernel shows no sign "
                                "of life for this long (default 5)",
@@ -188,7 +189,8 @@ class DirectBackend(WatchedLaunch, Backend):
             argv += ["-netdev", "user,id=usernet,net=169.254.0.0/16",
                      "-device", "virtio-net-pci,netdev=usernet"]
         if self._setting("gdb") is not None:
-            argv += ["-s", "-S"]
+            # on the loopback interface only: a gdb stub gives whoever connects the VM
+            argv += ["-gdb", "tcp:127.0.0.1:1234", "-S"]
         return argv
 
     def kernel_cmdline(self, acpi_off=None):

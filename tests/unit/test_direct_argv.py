@@ -41,7 +41,7 @@ def test_settings_and_properties_reach_qemu(tmp_path):
     g.set_backend_settings(["gdb", "machine=pc"])
     argv = argv_for(g, tmp_path)
     assert argv[argv.index("-m") + 1] == "700" and argv[argv.index("-smp") + 1] == "2"
-    assert "-s" in argv and "-S" in argv and "pc,accel=tcg" in argv
+    assert "-gdb" in argv and "-S" in argv and "pc,accel=tcg" in argv
     cmdline = argv[argv.index("-append") + 1]
     assert cmdline.endswith("foo=bar") and "acpi=off" not in cmdline
     g.close()
@@ -62,4 +62,12 @@ def test_remote_secrets_never_on_the_command_line(tmp_path):
         p = tmp_path / name
         assert stat.S_IMODE(os.stat(p).st_mode) == 0o600
     assert (tmp_path / "secret0").read_text() == "pa55w0rd-xyz"
+    g.close()
+
+
+def test_gdb_server_listens_on_loopback_only(tmp_path):
+    g = guestkit.GuestFS(environment=False)
+    g.set_backend_setting("gdb", "1")
+    a = argv_for(g, tmp_path)
+    assert a[a.index("-gdb") + 1] == "tcp:127.0.0.1:1234" and "-S" in a and "-s" not in a
     g.close()
