@@ -170,7 +170,6 @@ class Client:
         ret: the action's declared return type (guestkit/replies.py checks the reply
         against it); internal calls, whose callers check what they get, pass None.
         """
-        self._ret = ret
         if self.lost:
             raise SessionLost("the appliance is gone: %s" % self.lost)
         # host files are opened first, so a bad host name never reaches the daemon
@@ -184,6 +183,7 @@ class Client:
         except OSError as e:
             raise _HostFileError(upload if upload is not None else download, e) from None
         with self._lock:
+            self._ret = ret                 # the reply this call expects (under the lock)
             self.serial = (self.serial + 1) & 0x7FFFFFFF
             serial = self.serial
             self.cancel_requested.clear()
