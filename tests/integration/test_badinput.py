@@ -284,14 +284,44 @@ def test_backing_file_refusal_is_einval(tmp_path):
 
 
 def test_unreadable_image(tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("running as root: chmod 000 does not stop root from reading the image, "
-                    "so an unreadable image cannot be made here")
-    img = make_image(tmp_path / "secret.img", 16)
-    os.chmod(img, 0)
-    g = guestkit.GuestFS()
-    _err("EACCES", g.add_drive_opts, img, format="raw")
-    g.close()
+    """An image the caller cannot read is EACCES.  Root reads any file, so under root the
+    call runs in a forked child that has become nobody (the image stays root's, mode 0600)."""
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix="gk-unreadable-", dir="/tmp")   # others may enter it
+    os.chmod(d, 0o755)
+    img = make_image(os.path.join(d, "secret.img"), 16)
+    os.chmod(img, 0o600 if os.geteuid() == 0 else 0)
+
+    def attempt():
+        g = guestkit.GuestFS()
+        try:
+            _err("EACCES", g.add_drive_opts, img, format="raw", readonly=True)
+        finally:
+            g.close()
+    if os.geteuid() != 0:
+        try:
+            attempt()
+        finally:
+            shutil.rmtree(d)
+        return
+    pid = os.fork()
+    if pid == 0:                                    # the child: nobody, then the call
+        code = 1
+        try:
+            os.setgroups([])
+            os.setgid(65534)
+            os.setuid(65534)
+            attempt()
+            code = 0
+        except BaseException:
+            import traceback
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    status = os.waitpid(pid, 0)[1]
+    shutil.rmtree(d)
+    assert status == 0, "the unreadable image was not refused with EACCES"
 
 
 def test_wrong_format_error_is_clear(tmp_path):
