@@ -3,7 +3,6 @@ see guestkit/inspect/).  The parsing happens here, inside the appliance, never o
 """
 
 import os
-import stat
 
 from .filesystems import blkid_export, do_list_filesystems, mountable_device
 from .inspect import icons
@@ -89,14 +88,10 @@ def _rpm(root):
     from .inspect import rpmdb
     for d in rpmdb.RPMDB_DIRS:
         for name, fmt in rpmdb.RPMDB_FILES:
-            path = scan.safe_resolve(root, d + "/" + name)
-            try:
-                if path is None or not stat.S_ISREG(os.lstat(path).st_mode):
-                    continue
-            except OSError:
+            if not scan.is_file(root, d + "/" + name):
                 continue
             try:
-                return rpmdb.list_rpm(path, fmt)
+                return rpmdb.list_rpm(scan.safe_resolve(root, d + "/" + name), fmt)
             except (OSError, ValueError):
                 return []               # a damaged database: no applications
     return []

@@ -15,11 +15,7 @@ import threading
 
 from .daemon import protocol as P
 from . import replies
-from .actions.table import RInt
 from .errors import Error
-
-#: frames other than replies are flat objects (progress, errors)
-_FLAT = RInt()
 
 
 class SessionLost(Error):
@@ -250,7 +246,7 @@ class Client:
             if ftype == P.REPLY and self._ret is not None:
                 replies.check_size(name, self._ret, payload)
             elif ftype != P.REPLY:
-                replies.check_size(name, _FLAT, payload)        # progress, error: flat
+                replies.check_size(name, None, payload)         # progress, error: flat
             obj = P.loads(payload)
             if not isinstance(obj, dict):
                 raise P.ProtocolError("%s frame is not an object" % P.TYPE_NAMES[ftype])

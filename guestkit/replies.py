@@ -33,17 +33,18 @@ def container_budget(ret, size):
 
 
 def check_size(name, ret, payload):
-    """Refuse PAYLOAD (a REPLY frame's JSON) when it holds more containers than RET allows;
-    cheap when it does not (bytes.count, then a scan that skips strings)."""
-    budget = container_budget(ret, len(payload))
+    """Refuse PAYLOAD (a REPLY frame's JSON) when it holds more containers than RET allows
+    (RET None: a flat object, as progress and error frames are); cheap when it does not
+    (bytes.count, then a scan that skips strings)."""
+    budget = 1 if ret is None else container_budget(ret, len(payload))
     if payload.count(b"[") + payload.count(b"{") <= budget:
         return
     outside = _STRING.sub(b"", bytes(payload))
     n = outside.count(b"[") + outside.count(b"{")
     if n > budget:
         raise ProtocolError("%s: the reply holds %d lists or objects, more than a %s "
-                            "reply of %d bytes can (%d)" % (name, n, ret.label, len(payload),
-                                                            budget))
+                            "reply of %d bytes can (%d)" % (
+                                name, n, ret.label if ret else "flat", len(payload), budget))
 
 
 def _scalar(v):

@@ -8,6 +8,7 @@ files only, without blocking, at most a fixed number of bytes each.
 """
 
 import os
+import stat
 import struct
 
 from ..filesystems import mountable_device
@@ -73,6 +74,15 @@ def is_dir(root, path):
     except OSError:
         return False
     return st is not None and (st.st_mode & 0o170000) == 0o040000
+
+
+def is_file(root, path):
+    """PATH is a regular file inside ROOT (a final symlink is not)."""
+    apath = safe_resolve(root, path) if path else None
+    try:
+        return apath is not None and stat.S_ISREG(os.lstat(apath).st_mode)
+    except OSError:
+        return False
 
 
 def safe_resolve(root, path):

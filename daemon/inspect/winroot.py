@@ -18,7 +18,7 @@ from . import windows as W
 from ._text import clean
 from .osinfo import osinfo_short_id
 from .packages import MAX_DESCRIPTION, MAX_FIELD, application2
-from .scan import is_dir, read_file, safe_resolve
+from .scan import is_dir, is_file, read_file, safe_resolve
 
 MAX_VALUE_BYTES = 64 * 1024     # a registry value inspection looks at
 MAX_KEYS = 20_000               # subkeys of one key looked at (Uninstall, GPO history)
@@ -46,20 +46,12 @@ def nocase(root, path):
     return "/" + "/".join(done)
 
 
-def _is_file(root, path):
-    apath = safe_resolve(root, path) if path else None
-    try:
-        return apath is not None and os.path.isfile(apath) and not os.path.islink(apath)
-    except OSError:
-        return False
-
-
 def is_systemroot(root, path):
     """PATH holds system32, system32/config and system32/cmd.exe (a directory that just
     has the name is not a systemroot, nor is a data volume with Program Files)."""
     return (is_dir(root, nocase(root, path + "/system32") or "/\0") and
             is_dir(root, nocase(root, path + "/system32/config") or "/\0") and
-            _is_file(root, nocase(root, path + "/system32/cmd.exe")))
+            is_file(root, nocase(root, path + "/system32/cmd.exe")))
 
 
 def find_systemroot(root):
@@ -173,7 +165,7 @@ def describe_windows(root):
     info["arch"] = W.pe_arch(read_file(root, cmd, W.MAX_PE_HEADER) or b"") or "unknown"
     for name, reader in (("software", read_software), ("system", read_system)):
         path = nocase(root, sysroot + "/system32/config/" + name)
-        if not _is_file(root, path):
+        if not is_file(root, path):
             continue
         info["windows_%s_hive" % name] = path
         hv = open_hive(root, path)
