@@ -104,26 +104,29 @@ def _poweroff():
 
 def main(argv=None):
     """guestkitd command: serve on a socket (see --help)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if os.getpid() == 1 or "--init" in argv:
+        appliance_init()            # before anything else is imported: boot time counts
+        return 0
     import argparse
     ap = argparse.ArgumentParser(prog="guestkitd", description="the guestkit daemon")
     ap.add_argument("--listen", metavar="ADDR",
-                    help="unix:PATH or tcp:HOST:PORT to serve one client at a time")
-    ap.add_argument("--token-file", metavar="FILE",
-                    help="TCP: clients must present the secret in FILE")
+                    help="unix:PATH or tcp:HOST:PORT to serve one client at a time (TCP: "
+                         "TLS with --tls-cert/--tls-key, clients proven by --token-file "
+                         "and/or --tls-ca)")
+    from .listen import add_listen_options, listen_tls, serve_forever
+    add_listen_options(ap)
     ap.add_argument("--sysroot", default="/sysroot",
                     help="where guest filesystems are mounted (default /sysroot)")
     ap.add_argument("--init", action="store_true",
                     help="run as the appliance's init (PID 1)")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args(argv)
-    if a.init or os.getpid() == 1:
-        appliance_init()
-        return 0
     if not a.listen:
         ap.error("--listen is required outside the appliance")
-    from .listen import serve_forever
     try:
-        return serve_forever(a.listen, a.sysroot, a.verbose, token_file=a.token_file)
+        return serve_forever(a.listen, a.sysroot, a.verbose, token_file=a.token_file,
+                             tls=listen_tls(ap, a), insecure_plaintext=a.insecure_plaintext)
     except (ValueError, OSError) as e:
         ap.exit(1, "guestkitd: %s\n" % e)
 

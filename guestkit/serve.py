@@ -98,10 +98,11 @@ def _stream_actions():
             {n for n, k in kinds.items() if k == "out"})
 
 
-def serve(g, address, token_file=None, tls=None, ready=None):
-    """Serve the launched handle G's appliance on ADDRESS until interrupted."""
+def serve(g, address, token_file=None, tls=None, ready=None, insecure_plaintext=False):
+    """Serve the launched handle G's appliance on ADDRESS until interrupted (see
+    daemon/listen.py for what each kind of address needs)."""
     token = read_token(token_file) if token_file else None
-    lst = Listener(address, token=token, tls=tls)
+    lst = Listener(address, token=token, tls=tls, insecure_plaintext=insecure_plaintext)
     relay = Relay(g._client.sock)
     hello = dict(g._client.hello or {})
     hello.update({"magic": P.MAGIC, "version": P.VERSION})

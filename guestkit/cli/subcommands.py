@@ -3,6 +3,7 @@
 import argparse
 import sys
 
+from ..daemon.listen import add_listen_options, listen_tls
 
 
 def inspect_tool(argv):
@@ -48,11 +49,9 @@ def serve(argv):
     ap.add_argument("--format", help="format of the images")
     ap.add_argument("--rw", action="store_true", help="writable drives (default read-only)")
     ap.add_argument("--listen", required=True, metavar="ADDR",
-                    help="unix:PATH, or tcp:HOST:PORT (needs --token-file or --tls-*)")
-    ap.add_argument("--token-file", metavar="FILE")
-    ap.add_argument("--tls-cert")
-    ap.add_argument("--tls-key")
-    ap.add_argument("--tls-ca", help="CA that signs the clients' certificates")
+                    help="unix:PATH, or tcp:HOST:PORT (TLS: --tls-cert and --tls-key, "
+                         "clients proven by --token-file and/or --tls-ca)")
+    add_listen_options(ap)
     ap.add_argument("--backend")
     ap.add_argument("--network", action="store_true",
                     help="give the appliance a network (for rsync-in/rsync-out)")
@@ -70,12 +69,8 @@ def serve(argv):
         for img in a.add:
             g.add_drive_opts(img, format=a.format, readonly=not a.rw)
         g.launch()
-        tls = None
-        if a.tls_cert:
-            if not (a.tls_key and a.tls_ca):
-                ap.error("--tls-cert needs --tls-key and --tls-ca")
-            tls = {"cert": a.tls_cert, "key": a.tls_key, "ca": a.tls_ca}
-        run(g, a.listen, token_file=a.token_file, tls=tls)
+        run(g, a.listen, token_file=a.token_file, tls=listen_tls(ap, a),
+            insecure_plaintext=a.insecure_plaintext)
     except (guestkit.Error, ValueError, OSError) as e:
         sys.stderr.write("guestkit serve: error: %s\n" % e)
         return 1
