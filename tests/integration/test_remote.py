@@ -480,3 +480,33 @@ def test_idle_peers_cannot_hold_the_server(server, certs):
         for c in hostile:
             c.close()
     lst.close()
+
+
+def test_guestkitd_listens_with_tls(server, certs, tmp_path):
+    """guestkitd --listen (the daemon serving this machine, no appliance) over TLS with a
+    token: its server works on descriptors, so TLS goes through a relay."""
+    p = subprocess.Popen([sys.executable, "-m", "guestkit.daemon.main", "--listen",
+                          "tcp:127.0.0.1:0", "--tls-cert", certs["server.crt"],
+                          "--tls-key", certs["server.key"], "--token-file", server["token"],
+                          "--sysroot", str(tmp_path)], stderr=subprocess.PIPE, text=True)
+    try:
+        line = p.stderr.readline()
+        assert "listening on tcp:127.0.0.1:" in line, line
+        spec = "remote:tcp://127.0.0.1:%s" % line.strip().rsplit(":", 1)[1]
+        ok = ["tls_ca=" + certs["ca.crt"], "token=" + server["token"]]
+        g = client(spec, ok)
+        g.launch()
+        devices = g.list_devices()              # this machine's disks (none may qualify)
+        assert isinstance(devices, list)
+        assert g.get_umask() == 0o022
+        g.umask(0o027)
+        assert g.get_umask() == 0o027
+        g.close()
+        assert "authentication" in launch_fails(spec, ["tls_ca=" + certs["ca.crt"]])
+        g = client(spec, ok)                   # served again after a refused client
+        g.launch()
+        assert g.list_devices() == devices
+        g.close()
+    finally:
+        p.terminate()
+        p.wait(10)
