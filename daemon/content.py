@@ -16,6 +16,7 @@ import subprocess
 from . import protocol as P
 from .files import (MAX_READ, REPLY_LIMIT, checksum_fd, guest_regular, open_guest_read,
                     open_guest_write)
+from .guestpath import O_DIR, parent_of
 from .util import ENV, PATH, DaemonError, device, open_nonblocking, run_tool
 
 
@@ -620,65 +621,124 @@ def do_checksums_out(ctx, csumtype, directory):
     if csumtype not in _CSUMS:
         raise _einval("unknown checksum type %r (use %s)" % (csumtype, ", ".join(_CSUMS)))
     ctx.need_root()
-    adir = guest_dir(ctx, directory)
-    out = _Out(ctx)
-    top = os.fsencode(adir)
-    for rel, isdir in walk(top):
-        if isdir:
-            continue
-        apath = top + b"/" + rel
-        st = os.lstat(apath)
-        if not stat.S_ISREG(st.st_mode):
-            continue
-        name = os.fsdecode(apath)
-        gname = directory.rstrip("/") + "/" + os.fsdecode(rel)
-        value = checksum_fd(ctx, csumtype, name, gname)
-        esc, shown = _escape_sum_name(b"./" + rel)
-        if csumtype == "crc":
-            line = b"%s %d %s\n" % (value.encode(), st.st_size, shown)
-        else:
-            line = b"%s%s  %s\n" % (b"\\" if esc else b"", value.encode(), shown)
-        out.add(line)
-    out.flush()
+    top = ctx.open_dir(directory)
+    try:
+        out = _Out(ctx)
+        for rel, isdir, dirfd, name in walk(top, directory):
+            if isdir:
+                continue
+            st = os.lstat(name, dir_fd=dirfd)
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            # the file is opened relative to its directory, never by its (maybe too long) path
+            value = checksum_fd(ctx, csumtype, name, _at(directory, rel), dir_fd=dirfd)
+            esc, shown = _escape_sum_name(b"./" + rel)
+            if csumtype == "crc":
+                line = b"%s %d %s\n" % (value.encode(), st.st_size, shown)
+            else:
+                line = b"%s%s  %s\n" % (b"\\" if esc else b"", value.encode(), shown)
+            out.add(line)
+        out.flush()
+    finally:
+        os.close(top)
 
 
-# ---- the tree (used by meta too) ------------------------------------------------------------
+# ---- the tree (used by meta and archive too) ------------------------------------------------
 
-def guest_dir(ctx, path):
-    """The appliance path of the guest directory PATH (symlinks followed in the guest)."""
-    apath = ctx.resolve(path)
-    st = os.stat(apath)
-    if not stat.S_ISDIR(st.st_mode):
-        raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
-    return apath
-
-
-def _entries(top, rel):
-    prefix = rel + b"/" if rel else b""
+def _listing(fd):
+    """[(name, is a directory)] of the directory FD; a symlink is not a directory here."""
     out = []
-    with os.scandir(top + b"/" + rel if rel else top) as it:
+    with os.scandir(fd) as it:
         for e in it:
             try:
                 isdir = e.is_dir(follow_symlinks=False)
             except OSError:
                 isdir = False
-            out.append((prefix + e.name, isdir))
+            out.append((e.name, isdir))
     return out
 
 
-def walk(top):
-    """Yield (relative path, is a directory) for everything under the appliance directory TOP
-    (bytes), depth first, a directory before what it holds.  Symlinks are never followed;
-    memory is one list of names per directory on the current branch."""
-    stack = [iter(_entries(top, b""))]
-    while stack:
-        for rel, isdir in stack[-1]:
-            yield rel, isdir
-            if isdir:
-                stack.append(iter(_entries(top, rel)))
+def _at(label, rel):
+    """The guest path of REL (bytes) below the guest directory LABEL, as text."""
+    return label.rstrip("/") + "/" + os.fsdecode(rel) if rel else label
+
+
+#: how many directories of the current branch a walk keeps open (deeper, it goes back up
+#: with '..', checked)
+_WALK_FDS = 16
+
+
+def walk(topfd, label):
+    """Yield (relative path: bytes, is a directory, dirfd, name) for everything under the
+    directory TOPFD, depth first, a directory before what it holds.
+
+    NAME is the entry's name in the directory DIRFD, which stays open until the walk takes
+    its next step: open or lstat the entry relative to it, never by a path (a guest tree can
+    be deeper than PATH_MAX).  Symlinks are never followed; a directory that is already on
+    the current branch (a loop, in a corrupt filesystem) is listed but not entered.  LABEL,
+    the guest path of TOPFD, names the place of an error.  Memory: one list of names per
+    directory on the current branch; descriptors: at most _WALK_FDS besides TOPFD."""
+    try:
+        first = _listing(topfd)
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, label) from None
+    top = os.fstat(topfd)
+    stack, prefixes = [iter(first)], [b""]
+    # the directories of the current branch below TOPFD: names, (st_dev, st_ino), and
+    # descriptors (None for those closed, above the last _WALK_FDS)
+    names, idents, fds = [], [], []
+    on_branch = {(top.st_dev, top.st_ino)}
+    try:
+        while stack:
+            cur = fds[-1] if fds else topfd
+            for name, isdir in stack[-1]:
+                rel = prefixes[-1] + os.fsencode(name)
+                yield rel, isdir, cur, name
+                if not isdir:
+                    continue
+                try:
+                    fd = os.open(name, O_DIR, dir_fd=cur)
+                except OSError as e:
+                    if e.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+                        continue                # removed or replaced meanwhile
+                    raise OSError(e.errno, e.strerror, _at(label, rel)) from None
+                try:
+                    st = os.fstat(fd)
+                    ident = (st.st_dev, st.st_ino)
+                    entries = None if ident in on_branch else _listing(fd)
+                except OSError as e:
+                    os.close(fd)
+                    raise OSError(e.errno, e.strerror, _at(label, rel)) from None
+                except BaseException:
+                    os.close(fd)
+                    raise
+                if entries is None:
+                    os.close(fd)
+                    continue
+                names.append(name)
+                idents.append(ident)
+                fds.append(fd)
+                on_branch.add(ident)
+                if len(fds) > _WALK_FDS and fds[-_WALK_FDS - 1] is not None:
+                    os.close(fds[-_WALK_FDS - 1])
+                    fds[-_WALK_FDS - 1] = None
+                prefixes.append(rel + b"/")
+                stack.append(iter(entries))
                 break
-        else:
-            stack.pop()
+            else:
+                stack.pop()
+                if fds:
+                    if len(fds) > 1 and fds[-2] is None:
+                        fds[-2] = parent_of(fds[-1], topfd, names, idents,
+                                            _at(label, prefixes[-1][:-1]))
+                    os.close(fds.pop())
+                    names.pop()
+                    on_branch.discard(idents.pop())
+                prefixes.pop()
+    finally:
+        for fd in fds:
+            if fd is not None:
+                os.close(fd)
 
 
 # ---- compressed and encoded copies ----------------------------------------------------------

@@ -10,7 +10,7 @@ import stat
 import subprocess
 
 from . import protocol as P
-from .guestpath import to_guest
+from .guestpath import O_DIR, fd_path, to_guest
 from .util import ENV, DaemonError, open_nonblocking, run, tool_error
 
 #: the largest reply cat/read_file/read_lines send: the whole reply frame, encoded, must stay
@@ -20,13 +20,14 @@ REPLY_LIMIT = P.MAX_JSON - (64 << 10)
 MAX_READ = REPLY_LIMIT // 4 * 3
 
 
-def guest_regular(apath, path, allow_block=False, missing_ok=False):
-    """Check, without opening it, that the resolved guest file APATH is a regular file (or a
-    block device when ALLOW_BLOCK).  Opening a guest device node or fifo can have side
-    effects or block, so what is not a regular file is refused before any open.  Returns
-    the lstat result, or None when the file does not exist and MISSING_OK."""
+def guest_regular(apath, path, allow_block=False, missing_ok=False, dir_fd=None):
+    """Check, without opening it, that the resolved guest file APATH (a name in the directory
+    DIR_FD if given) is a regular file (or a block device when ALLOW_BLOCK).  Opening a guest
+    device node or fifo can have side effects or block, so what is not a regular file is
+    refused before any open.  Returns the lstat result, or None when the file does not exist
+    and MISSING_OK."""
     try:
-        st = os.lstat(apath)
+        st = os.lstat(apath, dir_fd=dir_fd)
     except FileNotFoundError:
         if missing_ok:
             return None
@@ -39,9 +40,20 @@ def guest_regular(apath, path, allow_block=False, missing_ok=False):
 
 
 def open_guest_read(ctx, path):
-    """(fd, stat) of the guest regular file PATH, opened for reading."""
+    """(fd, stat) of the guest regular file PATH, opened for reading (at any depth)."""
     ctx.need_root()
-    apath = ctx.resolve(path)
+    try:
+        apath = ctx.resolve(path)
+    except OSError as e:
+        if e.errno != errno.ENAMETOOLONG:
+            raise
+        # deeper than an appliance path can go: opened relative to its directory
+        dirfd, name, _ = ctx.locate(path)
+        try:
+            guest_regular(name or ".", path, dir_fd=dirfd)
+            return open_nonblocking(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dirfd)
+        finally:
+            os.close(dirfd)
     guest_regular(apath, path)
     return open_nonblocking(apath, os.O_RDONLY | os.O_NOFOLLOW)
 
@@ -165,15 +177,18 @@ def _run_stdin(argv, fd):
     return p.stdout.decode("ascii", "replace")
 
 
-def checksum_fd(ctx, csumtype, apath, path, allow_block=False):
+def checksum_fd(ctx, csumtype, apath, path, allow_block=False, dir_fd=None):
+    """The checksum of the regular file APATH (a name in the directory DIR_FD if given), the
+    guest file PATH."""
     algos = ("md5", "sha1", "sha224", "sha256", "sha384", "sha512")
     if csumtype != "crc" and csumtype not in algos:
         raise DaemonError("unknown checksum type %r (use crc, %s)" % (csumtype,
                           ", ".join(algos)), "EINVAL")
-    guest_regular(apath, path, allow_block=allow_block)
+    guest_regular(apath, path, allow_block=allow_block, dir_fd=dir_fd)
     if csumtype == "crc":
         # cksum reads the file on its standard input: it never opens a guest path itself
-        fd, _ = open_nonblocking(apath, os.O_RDONLY | os.O_NOFOLLOW, allow_block=allow_block)
+        fd, _ = open_nonblocking(apath, os.O_RDONLY | os.O_NOFOLLOW, allow_block=allow_block,
+                                 dir_fd=dir_fd)
         try:
             out = _run_stdin(["cksum"], fd)
         finally:
@@ -181,7 +196,8 @@ def checksum_fd(ctx, csumtype, apath, path, allow_block=False):
         return out.split()[0]
     import hashlib      # imported when needed: it loads OpenSSL, slow at boot under TCG
     h = hashlib.new(csumtype)
-    fd, _ = open_nonblocking(apath, os.O_RDONLY | os.O_NOFOLLOW, allow_block=allow_block)
+    fd, _ = open_nonblocking(apath, os.O_RDONLY | os.O_NOFOLLOW, allow_block=allow_block,
+                             dir_fd=dir_fd)
     try:
         while True:
             b = os.read(fd, 1 << 20)
@@ -253,26 +269,36 @@ def do_rm_rf(ctx, path):
 
 def do_ls(ctx, directory):
     ctx.need_root()
-    return sorted(os.listdir(ctx.resolve(directory)))
+    fd = ctx.open_dir(directory)
+    try:
+        return sorted(os.listdir(fd))
+    finally:
+        os.close(fd)
 
 
 def do_ll(ctx, directory):
     ctx.need_root()
-    apath = ctx.resolve(directory)
-    # run ls where the entry is, on a relative name: its output never shows appliance paths
-    if os.path.isdir(apath):
-        out, _, _ = run(["ls", "-la", "--", "."], cwd=apath)
-    else:
-        os.lstat(apath)
-        out, _, _ = run(["ls", "-la", "--", os.path.basename(apath)],
-                        cwd=os.path.dirname(apath))
+    # run ls where the entry is, on a relative name: its output never shows appliance paths,
+    # and its directory is reached by a descriptor (it may be deeper than PATH_MAX)
+    dirfd, name, st = ctx.locate(directory)
+    try:
+        if st is None:
+            raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), directory)
+        if name is not None and stat.S_ISDIR(st.st_mode):
+            fd = os.open(name, O_DIR, dir_fd=dirfd)
+            os.close(dirfd)
+            dirfd, name = fd, None
+        out, _, _ = run(["ls", "-la", "--", name or "."], cwd=fd_path(dirfd),
+                        pass_fds=(dirfd,))
+    finally:
+        os.close(dirfd)
     return out
 
 
 def do_exists(ctx, path):
     ctx.need_root()
     try:
-        return ctx.resolve_lstat(path)[1] is not None
+        return ctx.stat_or_none(path) is not None
     except OSError:
         return False
 
@@ -280,7 +306,7 @@ def do_exists(ctx, path):
 def _is(ctx, path, follow, test):
     ctx.need_root()
     try:
-        st = ctx.resolve_lstat(path, follow=bool(follow))[1]
+        st = ctx.stat_or_none(path, follow=bool(follow))
     except OSError:
         return False
     return st is not None and test(st.st_mode)

@@ -13,9 +13,9 @@ import stat
 import struct
 import time
 
-from .content import _Out, fit, guest_dir, walk
+from .content import _Out, fit, walk
 from .files import statns_dict
-from .guestpath import to_guest
+from .guestpath import fd_path, to_guest
 from .util import DaemonError, run
 
 
@@ -38,10 +38,16 @@ def _run_guest(ctx, argv, apath, path):
 
 # ---- the tree -------------------------------------------------------------------------------
 
+# Trees are walked with directory descriptors (content.walk) from a descriptor of the start
+# (ctx.open_dir): a guest tree can be deeper than PATH_MAX, and every entry is returned.
+
 def do_find(ctx, directory):
     ctx.need_root()
-    top = os.fsencode(guest_dir(ctx, directory))
-    names = [rel for rel, _ in walk(top)]
+    top = ctx.open_dir(directory)
+    try:
+        names = [rel for rel, _, _, _ in walk(top, directory)]
+    finally:
+        os.close(top)
     names.sort()                                # bytewise, as strcmp
     raw = sum(len(n) for n in names) + 4 * len(names)
     return fit([os.fsdecode(n) for n in names], raw, directory)
@@ -49,28 +55,49 @@ def do_find(ctx, directory):
 
 def do_find0(ctx, directory):
     ctx.need_root()
-    top = os.fsencode(guest_dir(ctx, directory))
-    out = _Out(ctx)
-    for rel, _ in walk(top):
-        out.add(rel + b"\0")
-    out.flush()
+    top = ctx.open_dir(directory)
+    try:
+        out = _Out(ctx)
+        for rel, _, _, _ in walk(top, directory):
+            out.add(rel + b"\0")
+        out.flush()
+    finally:
+        os.close(top)
 
 
 def do_ls0(ctx, dir):
     ctx.need_root()
-    adir = guest_dir(ctx, dir)
-    out = _Out(ctx)
-    with os.scandir(os.fsencode(adir)) as it:
-        for e in it:
-            out.add(e.name + b"\0")
-    out.flush()
+    fd = ctx.open_dir(dir)
+    try:
+        out = _Out(ctx)
+        with os.scandir(fd) as it:
+            for e in it:
+                out.add(os.fsencode(e.name) + b"\0")
+        out.flush()
+    finally:
+        os.close(fd)
 
 
 def do_du(ctx, path):
     ctx.need_root()
-    apath = ctx.existing(path, follow=False)
-    # du never follows symlinks (-P is its default), not even below a bind of the guest
-    out, _, _ = _run_guest(ctx, ["du", "-s", "-k", "-P", "--", apath], apath, path)
+    # GNU du walks any depth itself (fts, with directory descriptors); it is started in the
+    # directory that holds PATH, reached by a descriptor, so PATH may be that deep too
+    dirfd, name, st = ctx.locate(path, follow=False)
+    try:
+        if name is not None and st is None:
+            raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), path)
+        arg = name if name is not None else "."
+        try:
+            # du never follows symlinks (-P is its default), not even below a bind mount
+            out, _, _ = run(["du", "-s", "-k", "-P", "--", arg], cwd=fd_path(dirfd),
+                            pass_fds=(dirfd,))
+        except DaemonError as e:
+            # its messages name ARG/...: say the guest path instead
+            msg = str(e).replace("'%s/" % arg, "'%s/" % path.rstrip("/")).replace(
+                "'%s'" % arg, "'%s'" % path)
+            raise DaemonError(msg, e.errno_name) from None
+    finally:
+        os.close(dirfd)
     try:
         return int(out.split()[0])
     except (IndexError, ValueError):
@@ -231,9 +258,25 @@ def _glob_regex(comp):
 
 def _guest_isdir(ctx, gpath):
     try:
-        return os.path.isdir(ctx.resolve(gpath))
+        st = ctx.stat_or_none(gpath)
     except OSError:
         return False
+    return st is not None and stat.S_ISDIR(st.st_mode)
+
+
+def _scan(ctx, gpath):
+    """[(name, is a symlink, is a directory without following)] of the guest directory
+    GPATH (any depth)."""
+    fd = ctx.open_dir(gpath)
+    try:
+        out = []
+        with os.scandir(fd) as it:
+            for e in it:
+                link = e.is_symlink()
+                out.append((e.name, link, not link and e.is_dir(follow_symlinks=False)))
+        return out
+    finally:
+        os.close(fd)
 
 
 def _glob_one(ctx, pattern):
@@ -251,17 +294,13 @@ def _glob_one(ctx, pattern):
                 if not isdir:
                     continue
                 try:
-                    with os.scandir(ctx.resolve(gp)) as it:
-                        for e in it:
-                            name = e.name
-                            if (name[0] != "." or hidden_ok) and rx.fullmatch(name):
-                                cand = _guest_join(gp, name)
-                                if e.is_symlink():
-                                    found.append((cand, _guest_isdir(ctx, cand)))
-                                else:
-                                    found.append((cand, e.is_dir(follow_symlinks=False)))
+                    entries = _scan(ctx, gp)
                 except OSError:
                     continue
+                for name, link, isdir in entries:
+                    if (name[0] != "." or hidden_ok) and rx.fullmatch(name):
+                        cand = _guest_join(gp, name)
+                        found.append((cand, _guest_isdir(ctx, cand) if link else isdir))
         else:
             name = _unescape(comp)
             for gp, isdir in paths:
@@ -269,7 +308,7 @@ def _glob_one(ctx, pattern):
                     continue
                 cand = _guest_join(gp, name)
                 try:
-                    if os.path.lexists(ctx.resolve(cand, follow=not last)):
+                    if ctx.stat_or_none(cand, follow=not last) is not None:
                         found.append((cand, _guest_isdir(ctx, cand)))
                 except OSError:
                     pass
@@ -426,26 +465,35 @@ def do_lstat(ctx, path):
 
 
 def _named(ctx, path, names):
-    """Yield the appliance path (last element not followed) of each of NAMES in the guest
-    directory PATH, or None for a name that cannot be there."""
+    """Yield (dirfd, name) for each of NAMES in the guest directory PATH (the last element
+    not followed; DIRFD valid until the next one), or None for a name that cannot be
+    there.  Directories are reached by descriptors: PATH may be deeper than PATH_MAX."""
     ctx.need_root()
-    adir = guest_dir(ctx, path)
-    for name in names:
-        if not name:
-            yield None
-        elif "/" not in name and name not in (".", ".."):
-            yield adir + "/" + name             # one element of a resolved directory
-        else:
-            try:
-                yield ctx.resolve(_guest_join(path, name), follow=False)
-            except OSError:
+    dfd = ctx.open_dir(path)
+    try:
+        for name in names:
+            if not name:
                 yield None
+            elif "/" not in name and name not in (".", ".."):
+                yield dfd, name                 # one element of the directory
+            else:
+                try:
+                    d2, n2, _ = ctx.locate(_guest_join(path, name), follow=False)
+                except OSError:
+                    yield None
+                    continue
+                try:
+                    yield d2, n2 if n2 is not None else "."
+                finally:
+                    os.close(d2)
+    finally:
+        os.close(dfd)
 
 
 def _lstat_each(ctx, path, names):
-    for apath in _named(ctx, path, names):
+    for at in _named(ctx, path, names):
         try:
-            yield os.lstat(apath) if apath is not None else None
+            yield os.lstat(at[1], dir_fd=at[0]) if at is not None else None
         except OSError:
             yield None
 
@@ -583,9 +631,10 @@ def do_lremovexattr(ctx, xattr, path):
 
 def do_lxattrlist(ctx, path, names):
     out = []
-    for apath in _named(ctx, path, names):
+    for at in _named(ctx, path, names):
         try:
-            attrs = _xattrs(apath) if apath is not None else None
+            # /proc/self/fd/N/NAME: the directory by its descriptor, NAME not followed
+            attrs = _xattrs(fd_path(*at)) if at is not None else None
         except OSError:
             attrs = None
         if attrs is None:

@@ -11,7 +11,8 @@ import sys
 import time
 
 from . import protocol as P
-from .guestpath import resolve, resolve_lstat
+from .guestpath import locate, open_dir, resolve, resolve_lstat
+from .guestpath import lstat as guest_lstat
 from .util import DaemonError
 from ..actions import DAEMON_ACTIONS
 
@@ -69,8 +70,23 @@ class Context:
 
     def lstat(self, path, follow=True):
         """The lstat of guest PATH resolved (following a final symlink unless FOLLOW is
-        false); ENOENT naming PATH if there is nothing there."""
-        return self._found(path, follow)[1]
+        false), at any depth; ENOENT naming PATH if there is nothing there."""
+        st = guest_lstat(self.sysroot, path, follow)
+        if st is None:
+            raise FileNotFoundError(_errno.ENOENT, os.strerror(_errno.ENOENT), path)
+        return st
+
+    def stat_or_none(self, path, follow=True):
+        """lstat() of guest PATH, or None if there is nothing there."""
+        return guest_lstat(self.sysroot, path, follow)
+
+    def open_dir(self, path):
+        """A descriptor of the guest directory PATH (any depth; the caller closes it)."""
+        return open_dir(self.sysroot, path)
+
+    def locate(self, path, follow=True):
+        """(dirfd, name, lstat or None) of guest PATH: see guestpath.locate."""
+        return locate(self.sysroot, path, follow)
 
     def existing(self, path, follow=True):
         """resolve(PATH, FOLLOW) of something that exists; ENOENT naming PATH if not."""
@@ -281,11 +297,25 @@ def _describe(e, name, sysroot="/sysroot"):
         ename = _errno.errorcode.get(e.errno, "EIO")
         where = ""
         if e.filename is not None:
-            fn = str(e.filename)
-            if fn == sysroot or fn.startswith(sysroot + "/"):
-                fn = fn[len(sysroot):] or "/"       # say the guest's path, not ours
-            where = "%s: " % fn
+            where = _shown(e.filename, sysroot)
+            if e.filename2 is not None:
+                where += " -> " + _shown(e.filename2, sysroot)
+            where += ": "
         return ename, "%s: %s%s" % (name, where, e.strerror or os.strerror(e.errno))
     if isinstance(e, (ValueError, TypeError)):
         return "EINVAL", "%s: %s" % (name, e)
     return "EIO", "%s: internal error: %s: %s" % (name, type(e).__name__, e)
+
+
+def _shown(filename, sysroot):
+    """A file name of an OSError as the message shows it: text (bytes decoded as file names
+    are, never b'...'), the guest's path rather than the appliance's."""
+    if isinstance(filename, bytes):
+        fn = os.fsdecode(filename)
+    elif isinstance(filename, int):
+        fn = "descriptor %d" % filename
+    else:
+        fn = str(filename)
+    if fn == sysroot or fn.startswith(sysroot + "/"):
+        fn = fn[len(sysroot):] or "/"           # say the guest's path, not ours
+    return fn

@@ -25,23 +25,26 @@ def fail(message, errno_name="EINVAL"):
 
 
 def run(argv, *, input=None, check=True, env=None, cwd=None, timeout=None,
-        preexec_fn=None, limit=None):
+        preexec_fn=None, limit=None, pass_fds=()):
     """Run a tool; returns (stdout str, stderr str, returncode).
 
     A failure raises DaemonError quoting the tool's stderr.  LIMIT (bytes) bounds the
     stdout of a program whose output is not trusted (a guest's): beyond it, EFBIG.
+    PASS_FDS stay open in the tool (a directory it starts in: cwd="/proc/self/fd/N").
     """
     e = dict(ENV)
     if env:
         e.update(env)
     try:
         if limit is not None:
-            p = _run_bounded(argv, limit, env=e, cwd=cwd, preexec_fn=preexec_fn)
+            p = _run_bounded(argv, limit, env=e, cwd=cwd, preexec_fn=preexec_fn,
+                             pass_fds=pass_fds)
         else:
             p = subprocess.run(argv, input=input, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE,
                                stdin=None if input is not None else subprocess.DEVNULL,
-                               env=e, cwd=cwd, timeout=timeout, preexec_fn=preexec_fn)
+                               env=e, cwd=cwd, timeout=timeout, preexec_fn=preexec_fn,
+                               pass_fds=pass_fds)
     except FileNotFoundError:
         raise DaemonError("%s: command not found in the appliance" % argv[0],
                           "ENOENT") from None
@@ -97,7 +100,8 @@ def _run_bounded(argv, limit, **kw):
 # specific needles come first
 _ERRNO_NEEDLES = (
     ("no space left", "ENOSPC"), ("wrote only", "ENOSPC"), ("disk quota", "EDQUOT"),
-    ("read-only", "EROFS"), ("read only", "EROFS"), ("no such file", "ENOENT"), ("permission denied", "EACCES"),
+    ("read-only", "EROFS"), ("read only", "EROFS"), ("file name too long", "ENAMETOOLONG"),
+    ("no such file", "ENOENT"), ("permission denied", "EACCES"),
     ("not a directory", "ENOTDIR"), ("is a directory", "EISDIR"),
     ("file too large", "EFBIG"), ("out of allowed range", "EFBIG"),
     ("file exists", "EEXIST"), ("device or resource busy", "EBUSY"),
@@ -213,9 +217,11 @@ def device(name):
     return norm
 
 
-def open_nonblocking(apath, flags, regular_only=True, allow_block=False):
-    """Open without ever blocking on a fifo or device; refuse what is not a regular file."""
-    fd = os.open(apath, flags | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY, 0o666)
+def open_nonblocking(apath, flags, regular_only=True, allow_block=False, dir_fd=None):
+    """Open without ever blocking on a fifo or device; refuse what is not a regular file.
+    With DIR_FD, APATH is a name in that directory."""
+    fd = os.open(apath, flags | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY, 0o666,
+                 dir_fd=dir_fd)
     try:
         st = os.fstat(fd)
         ok = stat.S_ISREG(st.st_mode) or (allow_block and stat.S_ISBLK(st.st_mode))
