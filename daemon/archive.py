@@ -16,8 +16,9 @@ import subprocess
 
 from . import protocol as P
 from .files import guest_regular
-from .guestpath import resolve, to_guest
-from .util import (ENV, PATH, DaemonError, device, guess_errno, open_nonblocking,
+from .content import walk
+from .guestpath import fd_path, resolve, to_guest
+from .util import (ENV, PATH, DaemonError, device, open_nonblocking,
                    pwrite_all, run, tool_error)
 from .transfer import receive_into
 
@@ -91,11 +92,11 @@ def _kill(procs):
             pass
 
 
-def _stream_out(ctx, cmds, cwd=None, ok=(0,), check_stderr=None):
+def _stream_out(ctx, cmds, cwd=None, ok=(0,), check_stderr=None, pass_fds=()):
     """Run the pipeline CMDS (lists of argv) and send what the last one writes as the FileOut
     stream, checking for a cancel from the library while the tools work.  Progress is sent
     in pulse mode (the size is not known in advance).  Raises DaemonError with the tools'
-    stderr if one fails."""
+    stderr if one fails.  PASS_FDS stay open in the tools (CWD may be /proc/self/fd/N)."""
     procs = []
     err_r, err_w = os.pipe()
     err = bytearray()
@@ -104,7 +105,7 @@ def _stream_out(ctx, cmds, cwd=None, ok=(0,), check_stderr=None):
         for argv in cmds:
             try:
                 p = subprocess.Popen(argv, stdin=prev, stdout=subprocess.PIPE, stderr=err_w,
-                                     cwd=cwd, env=ENV, close_fds=True)
+                                     cwd=cwd, env=ENV, close_fds=True, pass_fds=pass_fds)
             except FileNotFoundError:
                 raise DaemonError("%s: command not found in the appliance" % argv[0],
                                   "ENOENT") from None
@@ -173,10 +174,10 @@ def _stream_out(ctx, cmds, cwd=None, ok=(0,), check_stderr=None):
 
 def _tar_out(ctx, directory, compress=None, numericowner=None, excludes=None, xattrs=None,
              selinux=None, acls=None):
-    apath = _guest_dir(ctx, directory)
+    ctx.need_root()
     # 64 KiB records (not tar's 10 KiB): a third of the time for big files under TCG, and
     # at most 64 KiB of padding at the end
-    argv = ["tar", "-C", apath, "-cf", "-", "--sparse", "-b", "128"]
+    argv = ["tar", "-cf", "-", "--sparse", "-b", "128"]
     argv += _compress_option(compress, packing=True)
     if numericowner:
         argv.append("--numeric-owner")
@@ -189,8 +190,14 @@ def _tar_out(ctx, directory, compress=None, numericowner=None, excludes=None, xa
     for pattern in excludes or []:
         argv.append("--exclude=" + pattern)
     argv += ["--", "."]
-    # exit status 1: "file changed as we read it" and the like, warnings only
-    _stream_out(ctx, [argv], ok=(0, 1))
+    # GNU tar walks any depth (it opens every directory relative to its parent); it starts
+    # in the directory, reached by a descriptor, so that may be deeper than PATH_MAX too
+    top = ctx.open_dir(directory)
+    try:
+        # exit status 1: "file changed as we read it" and the like, warnings only
+        _stream_out(ctx, [argv], ok=(0, 1), cwd=fd_path(top), pass_fds=(top,))
+    finally:
+        os.close(top)
 
 
 def do_tar_out(ctx, directory, compress=None, numericowner=None, excludes=None, xattrs=None,
@@ -210,18 +217,145 @@ def do_cpio_out(ctx, directory, format=None):
     fmt = format or "newc"
     if fmt not in ("newc", "crc"):
         raise DaemonError("format must be newc or crc, not %r" % fmt, "EINVAL")
-    apath = _guest_dir(ctx, directory)
+    ctx.need_root()
+    # written here rather than by GNU cpio, which opens every file by its path from the top
+    # and skips (with a message) what is deeper than PATH_MAX
+    top = ctx.open_dir(directory)
+    try:
+        _Cpio(ctx, fmt == "crc", directory).tree(top)
+    finally:
+        os.close(top)
 
-    def check(err):
-        # cpio skips what it cannot store (a file over 4 GiB in newc) with a message and
-        # exit status 0: an archive without some of the files is an error
-        if err.strip():
-            raise DaemonError("cpio: %s" % err.strip()[-2000:], guess_errno(err))
-    # find never follows a symlink (-P); cpio reads files by the names find gives, which
-    # contain no symlink but maybe the last component (cpio lstat()s it, never opens it)
-    _stream_out(ctx, [["find", ".", "-print0"],
-                      ["cpio", "--quiet", "-o", "-0", "-H", fmt, "-C", "65536"]], cwd=apath,
-                check_stderr=check)
+
+class _Cpio:
+    """A cpio archive in the newc (070701) or crc (070702) format, as GNU cpio -o -H newc
+    writes it from `find . -print0`: "." first, then every entry under its relative name,
+    a directory before what it holds; symlinks are stored, never followed.  Hard links
+    share an inode number and the data goes with the first name (GNU cpio puts it with the
+    last; its -i and the kernel's initramfs unpacker link later empty names to the first).
+    Inode numbers are renumbered (the format has 32 bits for them), so two filesystems of
+    the tree never share one."""
+
+    MAX_SIZE = 0xFFFFFFFF
+    BLOCK = 512                     # the archive is padded to whole blocks, as cpio does
+
+    def __init__(self, ctx, crc, label):
+        self.ctx = ctx
+        self.crc = crc
+        self.label = label
+        self.buf = bytearray()
+        self.pos = 0
+        self.inodes = {}            # (st_dev, st_ino) -> number, for files with links
+        self.last_ino = 0
+
+    def tree(self, topfd):
+        self.ctx.progress(0, 0, force=True)
+        self.entry(b".", os.fstat(topfd), None, None)
+        for rel, _, dirfd, name in walk(topfd, self.label):
+            st = os.lstat(name, dir_fd=dirfd)
+            self.entry(rel, st, dirfd, name)
+        self.header(b"TRAILER!!!", None, 0, 0, 0, nlink=1)
+        self.put(bytes(-(self.pos + len(self.buf)) % self.BLOCK))
+        self.flush()
+        self.ctx.progress(self.pos, 0, force=True)
+
+    def where(self, rel):
+        return self.label if rel == b"." else self.label.rstrip("/") + "/" + os.fsdecode(rel)
+
+    def entry(self, rel, st, dirfd, name):
+        mode = st.st_mode
+        data, fd, size = b"", None, 0
+        if stat.S_ISREG(mode):
+            key = (st.st_dev, st.st_ino)
+            if st.st_nlink > 1 and key in self.inodes:
+                # another name of a file already stored: its data is not repeated
+                self.header(rel, st, self.inodes[key], 0, 0)
+                return
+            size = st.st_size
+            if size > self.MAX_SIZE:
+                raise DaemonError("%s: a cpio archive (newc or crc) cannot hold a file of 4 "
+                                  "GiB or more" % self.where(rel), "EFBIG")
+            ino = self.number()
+            if st.st_nlink > 1:
+                self.inodes[key] = ino
+            fd = self.open(dirfd, name, st, rel)
+        elif stat.S_ISLNK(mode):
+            data = os.fsencode(os.readlink(name, dir_fd=dirfd))
+            size = len(data)
+            ino = self.number()
+        else:
+            ino = self.number()
+        try:
+            check = self.checksum(fd, size, rel) if fd is not None and self.crc else 0
+            self.header(rel, st, ino, size, check)
+            if fd is not None:
+                self.copy(fd, size, rel)
+            else:
+                self.put(data)
+            self.put(bytes(-size % 4))
+        finally:
+            if fd is not None:
+                os.close(fd)
+
+    def number(self):
+        self.last_ino += 1
+        return self.last_ino
+
+    def open(self, dirfd, name, st, rel):
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY |
+                     os.O_CLOEXEC, dir_fd=dirfd)
+        now = os.fstat(fd)
+        if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino):
+            os.close(fd)
+            raise DaemonError("%s: the file was replaced while it was archived"
+                              % self.where(rel), "EIO")
+        return fd
+
+    def chunks(self, fd, size, rel):
+        pos = 0
+        while pos < size:
+            b = os.pread(fd, min(_CHUNK, size - pos), pos)
+            if not b:
+                raise DaemonError("%s: the file shrank while it was archived"
+                                  % self.where(rel), "EIO")
+            pos += len(b)
+            yield b
+
+    def checksum(self, fd, size, rel):
+        total = 0
+        for b in self.chunks(fd, size, rel):
+            total += sum(b)
+        return total & 0xFFFFFFFF
+
+    def copy(self, fd, size, rel):
+        for b in self.chunks(fd, size, rel):
+            self.put(b)
+
+    def header(self, rel, st, ino, size, check, nlink=None):
+        if st is None:
+            fields = (0, 0, 0, 0, nlink, 0, 0, 0, 0, 0, 0)
+        else:
+            fields = (ino, st.st_mode, st.st_uid, st.st_gid, st.st_nlink,
+                      min(max(int(st.st_mtime), 0), 0xFFFFFFFF), size,
+                      os.major(st.st_dev), os.minor(st.st_dev),
+                      os.major(st.st_rdev), os.minor(st.st_rdev))
+        fields = [f & 0xFFFFFFFF for f in fields] + [len(rel) + 1, check]
+        head = b"070702" if self.crc else b"070701"
+        head += b"".join(b"%08X" % f for f in fields) + rel + b"\0"
+        self.put(head + bytes(-len(head) % 4))
+
+    def put(self, data):
+        self.buf += data
+        if len(self.buf) >= _CHUNK:
+            self.flush()
+
+    def flush(self):
+        while self.buf:
+            piece = bytes(self.buf[:_CHUNK])
+            del self.buf[:_CHUNK]
+            self.ctx.write(piece)
+            self.pos += len(piece)
+            self.ctx.progress(self.pos, 0)
 
 
 # ---- tar_in --------------------------------------------------------------------------------
