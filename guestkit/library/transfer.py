@@ -362,29 +362,47 @@ class _Extractor:
 
     def dirfd(self, comps, create):
         """A descriptor of the directory COMPS under the root; every component is opened
-        relative to its parent with O_NOFOLLOW, missing ones are made when CREATE."""
+        relative to its parent with O_NOFOLLOW, missing ones are made when CREATE.  Any
+        depth: no path longer than one component is given to the kernel, the components are
+        taken one after the other (no recursion), and only COMPS itself is kept open (in the
+        cache) for the members that follow, not the directories on the way."""
         if not comps:
             return self.root
         fd = self.cache.get(comps)
         if fd is not None:
             return fd
-        parent = self.dirfd(comps[:-1], create)
-        name = comps[-1]
+        # from the deepest ancestor already open (usually the parent: tar lists a
+        # directory before what it holds)
+        have = len(comps) - 1
+        while have and comps[:have] not in self.cache:
+            have -= 1
+        parent = self.cache[comps[:have]] if have else self.root
+        own = None                          # the descriptor opened last, ours to close
         try:
-            fd = os.open(name, _O_DIR, dir_fd=parent)
-        except FileNotFoundError:
-            if not create:
-                raise _Refused("%s: no such directory" % "/".join(comps)) from None
-            os.mkdir(name, 0o700, dir_fd=parent)
-            fd = os.open(name, _O_DIR, dir_fd=parent)
-            self.dirs.append((comps, 0o755, None, None, None))
-        except OSError as e:
-            if e.errno in (errno.ELOOP, errno.ENOTDIR):
-                raise _Refused("%s: not a directory here (a symlink or a file is in the "
-                               "way)" % "/".join(comps)) from None
+            for i in range(have + 1, len(comps) + 1):
+                sub, name = comps[:i], comps[i - 1]
+                try:
+                    fd = os.open(name, _O_DIR, dir_fd=parent)
+                except FileNotFoundError:
+                    if not create:
+                        raise _Refused("%s: no such directory" % "/".join(sub)) from None
+                    os.mkdir(name, 0o700, dir_fd=parent)
+                    fd = os.open(name, _O_DIR, dir_fd=parent)
+                    self.dirs.append((sub, 0o755, None, None, None))
+                except OSError as e:
+                    if e.errno in (errno.ELOOP, errno.ENOTDIR):
+                        raise _Refused("%s: not a directory here (a symlink or a file is in "
+                                       "the way)" % "/".join(sub)) from None
+                    raise
+                if own is not None:
+                    os.close(own)
+                own = parent = fd
+        except BaseException:
+            if own is not None:
+                os.close(own)
             raise
-        self.cache[comps] = fd
-        return fd
+        self.cache[comps] = own
+        return own
 
     def trim_cache(self):
         if len(self.cache) > _FD_CACHE:
@@ -491,6 +509,7 @@ class _Extractor:
         for comps, mode, mtime, uid, gid in reversed(self.dirs):
             if not comps and not self.apply_root_meta:
                 continue
+            self.trim_cache()
             try:
                 fd = self.dirfd(comps, create=False)
             except (_Refused, OSError):
