@@ -4,16 +4,7 @@ import argparse
 import sys
 
 from ..daemon.listen import add_listen_options, listen_tls
-
-
-def inspect_tool(argv):
-    from ..tools.inspector import main
-    return main(argv)
-
-
-def test_tool(argv, out=None):
-    from ..tools.test_tool import main
-    return main(argv, out)
+from ..tools.registry import TOOLS as TOOL_NAMES
 
 
 def backends(argv, out=None):
@@ -79,5 +70,13 @@ def serve(argv):
     return 0
 
 
-SUBCOMMANDS = {"backends": backends, "serve": serve, "test-tool": test_tool,
-               "inspect": inspect_tool}
+def _tool(name):
+    def run(argv):
+        from ..tools.registry import run
+        return run(name, argv)
+    return run
+
+
+#: the commands that are not the shell: these two, and every tool in the registry
+SUBCOMMANDS = {"backends": backends, "serve": serve}
+SUBCOMMANDS.update((name, _tool(name)) for name in TOOL_NAMES)

@@ -30,10 +30,31 @@ class _Format(argparse.Action):
         ns.format = None if value in (None, "", "auto") else value
 
 
-def guest_parser(prog, description):
-    """An ArgumentParser with the shared guest and key options."""
-    ap = argparse.ArgumentParser(prog=prog, description=description)
-    ap.set_defaults(drives=[], format=None)
+class _Mount(argparse.Action):
+    def __call__(self, parser, ns, value, option=None):
+        from ..cli import CliError
+        from ..cli.options import parse_mount_spec
+        try:
+            ns.mounts.append(parse_mount_spec(value))
+        except CliError as e:
+            parser.error(str(e))
+
+
+def guest_parser(prog, description, mounts=False, writable=False, add_help=True):
+    """An ArgumentParser with the shared guest and key options; MOUNTS adds -m (the guest
+    is otherwise mounted as inspection finds it), WRITABLE adds --ro/--rw; without
+    ADD_HELP, -h is the tool's own (human-readable sizes) and only --help shows help."""
+    ap = argparse.ArgumentParser(prog=prog, description=description, add_help=add_help)
+    ap.set_defaults(drives=[], format=None, mounts=[], readonly=not writable)
+    if mounts:
+        ap.add_argument("-m", "--mount", action=_Mount, metavar="DEV[:MNT[:OPTS[:FSTYPE]]]",
+                        help="mount DEV on MNT (default /) instead of the filesystems "
+                             "inspection finds; repeatable")
+    if writable:
+        ap.add_argument("--ro", dest="readonly", action="store_true",
+                        help="open the disks read-only")
+        ap.add_argument("--rw", dest="readonly", action="store_false",
+                        help="open the disks for writing (the default of this tool)")
     ap.add_argument("-a", "--add", action=_Drive, metavar="IMAGE",
                     help="add a disk image (repeatable)")
     ap.add_argument("--format", action=_Format, nargs="?", metavar="FMT",
@@ -53,27 +74,48 @@ def guest_parser(prog, description):
     return ap
 
 
-def open_guest(ns):
-    """A launched read-only handle on the guest the options name, its encrypted devices
-    opened."""
+def open_guest(ns, mount=False):
+    """A launched handle on the guest the options name (read-only unless ns.readonly is
+    False), its encrypted devices opened; MOUNT: its filesystems mounted, the -m ones or
+    else where inspection says the operating system mounts them."""
     if not ns.drives:
         raise ToolError("no disk given: use -a IMAGE or -d GUEST")
+    readonly = getattr(ns, "readonly", True)
     g = guestkit.GuestFS(python_return_dict=True)
     try:
         g.set_verbose(ns.verbose)
         g.set_trace(ns.trace)
         for kind, name, fmt in ns.drives:
             if kind == "a":
-                g.add_drive_opts(name, readonly=True, **({"format": fmt} if fmt else {}))
+                g.add_drive_opts(name, readonly=readonly, **({"format": fmt} if fmt else {}))
             else:
-                g.add_domain(name, readonly=True,
+                g.add_domain(name, readonly=readonly,
                              **({"libvirturi": ns.connect} if ns.connect else {}))
         g.launch()
         open_encrypted(g, Keys(ns))
+        if mount:
+            mount_guest(g, ns, readonly)
     except BaseException:
         g.close()
         raise
     return g
+
+
+def mount_guest(g, ns, readonly):
+    """Mount the -m filesystems, or the one operating system inspection finds."""
+    if ns.mounts:
+        from ..cli.options import mount_all
+        mount_all(g, ns)                # the shell's -m, the same way
+        return
+    roots = g.inspect_os()
+    if not roots:
+        raise ToolError("no operating system was found on this disk: name the "
+                        "filesystems to use with -m DEV[:MOUNTPOINT] (guestkit filesystems "
+                        "lists them)")
+    if len(roots) > 1:
+        raise ToolError("several operating systems were found (%s): choose the "
+                        "filesystems with -m" % ", ".join(roots))
+    g.inspect_mount_root(roots[0], readwrite=not readonly)
 
 
 class Keys:
@@ -158,6 +200,14 @@ def open_encrypted(g, keys):
                     from None
             opened.add(dev)
         g.lvm_scan(True)
+
+
+def csv_field(text):
+    """TEXT as a CSV field the virt tools' way: quoted only when it holds a space, a quote,
+    a newline or a comma."""
+    if any(c in text for c in ' ",\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def run_tool(prog, body, argv):
