@@ -36,7 +36,7 @@ ACTIONS = [
     Action("rm_rf", [Pathname("path")],
            doc="Remove a file or directory tree, with no error if it does not exist."),
     Action("ls", [Pathname("directory")], RStringList(),
-           doc="The names in DIRECTORY, sorted, without . and ..."),
+           doc="The names in DIRECTORY, sorted (the entries . and .. left out)."),
     Action("ll", [Pathname("directory")], RString(),
            doc="A long listing of DIRECTORY (as ls -la), for people to read."),
     Action("exists", [Pathname("path")], RBool(),

@@ -6,6 +6,8 @@ shell's commands and the API reference.  This module and the declarations use th
 standard library only, because the appliance's daemon imports them too.
 """
 
+import re
+
 # ---- argument kinds -------------------------------------------------------------------------
 
 
@@ -300,6 +302,28 @@ LAUNCHED = "launched"   # only after launch (every daemon action)
 ANY = "any"
 
 
+_ABBREVIATIONS = ("e.g", "i.e", "etc", "vs", "cf")
+
+
+def first_sentence(doc):
+    """The first sentence of DOC, without its full stop (an ellipsis that ends it stays).
+    A sentence ends at a full stop followed by two spaces, by one space and a capital
+    letter, or by the end of DOC; never at an abbreviation (e.g.) nor at the names . and
+    .. inside a sentence."""
+    for m in re.finditer(r"\.( {2,}|\s+(?=[A-Z])|\s*$)", doc):
+        before = doc[:m.start()]
+        words = before.split()
+        word = words[-1] if words else ""
+        if word.lower() in _ABBREVIATIONS:
+            continue
+        if before.endswith(".."):
+            return before + "."                 # an ellipsis
+        if word in ("", ".") and not m.group(1).startswith("  "):
+            continue
+        return before
+    return doc.rstrip(".")
+
+
 class Action:
     """One entry of the table."""
 
@@ -317,8 +341,7 @@ class Action:
             # GROUP is the feature (available/feature_available) the action depends on
             self.doc += ("  This function depends on the feature \"%s\" (see "
                          "feature_available)." % group)
-        self.shortdesc = shortdesc or (self.doc.split(". ")[0].rstrip(".") if self.doc
-                                       else name)
+        self.shortdesc = shortdesc or (first_sentence(self.doc) if self.doc else name)
         self.state = state or (LAUNCHED if daemon else ANY)
         self.group = group
         self.progress = progress

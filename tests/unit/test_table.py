@@ -82,3 +82,20 @@ def test_secret_arguments_are_redacted():
 def test_no_action_declared_twice_and_names_are_identifiers():
     for name in ACTIONS:
         assert name.isidentifier()
+
+
+def test_short_descriptions_are_whole_sentences():
+    """help and list-commands print each action's first sentence: never one cut at an
+    abbreviation (e.g.), at the names . and .., or inside parentheses."""
+    from guestkit.actions import ACTIONS
+    from guestkit.actions.table import first_sentence
+    for name, a in ACTIONS.items():
+        s = a.shortdesc
+        assert s.count("(") == s.count(")"), (name, s)
+        assert not s.endswith((" e.g", " i.e", ",", ":", " without", " and")), (name, s)
+    assert ACTIONS["ls"].shortdesc == "The names in DIRECTORY, sorted (the entries . and .. " \
+                                      "left out)"
+    assert first_sentence("Set X (e.g. 1).  More here.") == "Set X (e.g. 1)"
+    assert first_sentence("Types: a, b, ...  More.") == "Types: a, b, ..."
+    assert first_sentence("One. Two.") == "One"
+    assert first_sentence("Ends without a stop") == "Ends without a stop"
