@@ -340,6 +340,7 @@ class _Extractor:
         # owners are asked for (then its modes are kept as they are too)
         self.umask = 0 if allow_owner else _umask()
         self.cache = {}                 # tuple of components -> fd of that directory
+        self.last = None                # the directory dirfd() gave last (kept by trimming)
         self.files = set()              # regular files made here (hard links may name them)
         self.dirs = []                  # (components, mode, mtime, uid, gid), set at the end
         self.warnings = []
@@ -370,6 +371,7 @@ class _Extractor:
             return self.root
         fd = self.cache.get(comps)
         if fd is not None:
+            self.last = comps
             return fd
         # from the deepest ancestor already open (usually the parent: tar lists a
         # directory before what it holds)
@@ -402,11 +404,17 @@ class _Extractor:
                 os.close(own)
             raise
         self.cache[comps] = own
+        self.last = comps
         return own
 
     def trim_cache(self):
+        """Close the cached descriptors when there are too many, but for the last directory
+        used (the next member is most likely in it, or in a directory of it)."""
         if len(self.cache) > _FD_CACHE:
+            keep = self.cache.pop(self.last, None)
             self.close()
+            if keep is not None:
+                self.cache[self.last] = keep
 
     def close(self):
         for fd in self.cache.values():
@@ -505,20 +513,85 @@ class _Extractor:
         self.files.add(comps)
 
     def finish(self):
-        """Set directories' modes and times, deepest first (they may forbid writing)."""
-        for comps, mode, mtime, uid, gid in reversed(self.dirs):
-            if not comps and not self.apply_root_meta:
+        """Set directories' modes, owners and times, each directory after everything in it
+        (a mode may forbid writing into it, or searching it).  The directories are taken in
+        reverse sorted order, going from one to the next along a path of open descriptors
+        (the last _WALK_FDS kept, those above reached again with '..', checked): time in
+        proportion to their number, at any depth."""
+        final = {}
+        for comps, mode, mtime, uid, gid in self.dirs:
+            # a directory the extractor made on its own way never overrides a member's
+            if mtime is None and comps in final:
                 continue
-            self.trim_cache()
+            final[comps] = (mode, mtime, uid, gid)
+        if not self.apply_root_meta:
+            final.pop((), None)
+        self.close()
+        path = []                       # [(components, fd or None)] from the root down
+        try:
+            for comps in sorted(final, reverse=True):
+                fd = self._goto(path, comps)
+                if fd is None:
+                    continue
+                mode, mtime, uid, gid = final[comps]
+                if self.allow_owner and uid is not None:
+                    os.fchown(fd, uid, gid)
+                os.fchmod(fd, mode)
+                if mtime is not None:
+                    os.utime(fd, (mtime, mtime))
+        finally:
+            for _, fd in path:
+                if fd is not None:
+                    os.close(fd)
+
+    def _goto(self, path, comps):
+        """Move PATH (a list of (components, fd or None), the root's children first) to the
+        directory COMPS; returns its descriptor, or None if it is not there (anymore)."""
+        while path and comps[:len(path[-1][0])] != path[-1][0]:
+            child, fd = path.pop()
+            if path and path[-1][1] is None and fd is not None:
+                path[-1] = (path[-1][0], _parent(fd, child[-1]))
+            if fd is not None:
+                os.close(fd)
+        if path and path[-1][1] is None:
+            # '..' did not lead back: open the way down again from the root, by name
+            for _, fd in path:
+                if fd is not None:
+                    os.close(fd)
+            path.clear()
+        parent = path[-1][1] if path else self.root
+        for i in range(len(path), len(comps)):
             try:
-                fd = self.dirfd(comps, create=False)
-            except (_Refused, OSError):
-                continue
-            if self.allow_owner and uid is not None:
-                os.fchown(fd, uid, gid)
-            os.fchmod(fd, mode)
-            if mtime is not None:
-                os.utime(fd, (mtime, mtime))
+                fd = os.open(comps[i], _O_DIR, dir_fd=parent)
+            except OSError:
+                return None             # removed, or not a directory: nothing to set
+            path.append((comps[:i + 1], fd))
+            if len(path) > _WALK_FDS and path[-_WALK_FDS - 1][1] is not None:
+                os.close(path[-_WALK_FDS - 1][1])
+                path[-_WALK_FDS - 1] = (path[-_WALK_FDS - 1][0], None)
+            parent = fd
+        return parent
+
+
+#: how many directories of its path finish() keeps open
+_WALK_FDS = 16
+
+
+def _parent(fd, name):
+    """A descriptor of the parent of the directory FD, whose name there is NAME: '..',
+    checked to hold NAME as that very directory; None if it does not."""
+    try:
+        up = os.open("..", _O_DIR, dir_fd=fd)
+    except OSError:
+        return None
+    try:
+        st, here = os.stat(name, dir_fd=up, follow_symlinks=False), os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode) and (st.st_dev, st.st_ino) == (here.st_dev, here.st_ino):
+            return up
+    except OSError:
+        pass
+    os.close(up)
+    return None
 
 
 def _sparse_map(m):
