@@ -405,6 +405,22 @@ def _is_real_dir(apath):
     return os.path.isdir(apath) and not os.path.islink(apath)
 
 
+def _run_on(ctx, argv, *apaths):
+    """run(ARGV), a tool given the resolved appliance paths APATHS: its messages name the
+    guest's paths, never /sysroot (GNU cp, for one, cannot copy a tree deeper than PATH_MAX
+    and says which file it could not reach)."""
+    try:
+        return run(argv)
+    except DaemonError as e:
+        msg = str(e)
+        for apath in sorted(set(apaths), key=len, reverse=True):
+            if apath == ctx.sysroot:
+                msg = msg.replace(apath + "/", "/").replace("'%s'" % apath, "'/'")
+            else:
+                msg = msg.replace(apath, to_guest(ctx.sysroot, apath))
+        raise DaemonError(msg, e.errno_name) from None
+
+
 # The copy and move tools run in the appliance, where a guest symlink means something else
 # (an absolute target names the appliance's own files).  So they are only ever given paths
 # without symlinks, are told not to add a name themselves (-T), and in trees they replace a
@@ -416,7 +432,7 @@ def do_mv(ctx, src, dest):
     final = _destination(ctx, asrc, dest)
     if os.path.islink(final) and not _is_real_dir(asrc):
         os.unlink(final)        # rename(2) would replace the link itself: the same result
-    run(["mv", "-T", "--", asrc, final])
+    _run_on(ctx, ["mv", "-T", "--", asrc, final], asrc, final)
 
 
 def do_cp(ctx, src, dest):
@@ -434,14 +450,15 @@ def do_cp(ctx, src, dest):
         # cp writes through an existing destination symlink: do that in the guest's terms
         final = ctx.resolve(to_guest(ctx.sysroot, final))
     guest_regular(final, dest, missing_ok=True)     # never open a guest fifo or device
-    run(["cp", "-T", "--", asrc, final])
+    _run_on(ctx, ["cp", "-T", "--", asrc, final], asrc, final)
 
 
 def _cp_tree(ctx, flags, src, dest):
     ctx.need_root()
     asrc = _source(ctx, src)
     final = _destination(ctx, asrc, dest)
-    run(["cp"] + flags + ["--remove-destination", "-T", "--", asrc, final])
+    _run_on(ctx, ["cp"] + flags + ["--remove-destination", "-T", "--", asrc, final], asrc,
+            final)
 
 
 def do_cp_a(ctx, src, dest):

@@ -341,3 +341,13 @@ def test_errors_name_guest_paths_as_text(g):
     # a missing deep directory is ENOENT naming it
     e = expect_error("ENOENT", g.find, "/deep/" + BOTTOM + "/nothing")
     assert "/deep/" + BOTTOM + "/nothing" in str(e) and "b'" not in str(e)
+
+
+def test_cp_a_fails_clearly_on_a_deep_tree(g):
+    # GNU cp reaches files by their path from where it starts: it copies what it can and
+    # fails; the error says so with guest paths
+    e = expect_error("ENAMETOOLONG", g.cp_a, "/deep", "/cp-a")
+    msg = str(e)
+    assert "b'" not in msg and "/sysroot" not in msg
+    assert "'/deep/" + rel(*CHAIN[:15]) in msg
+    assert g.cat("/cp-a/top.txt") == TOP_DATA.decode()
