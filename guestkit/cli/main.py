@@ -5,6 +5,7 @@ import sys
 from . import CliError
 from .options import USAGE, configure_handle, mount_all, mount_inspected, parse_options
 from .parse import split_commands
+from .progress import ProgressBars, wanted as progress_wanted
 from .shell import ERRORS, Shell, report
 from .subcommands import SUBCOMMANDS
 
@@ -37,14 +38,21 @@ def main(argv=None):
         report(e)
         return 1
     if opts.help:
-        sys.stdout.write(USAGE)
+        from ..tools.registry import usage
+        sys.stdout.write(USAGE + "\n" + usage())
         return 0
     if opts.version:
         sys.stdout.write("guestkit %s\n" % _version())
         return 0
 
-    shell = Shell(make_handle, setup=lambda g: configure_handle(g, opts),
-                  readonly=opts.readonly)
+    bars = ProgressBars() if progress_wanted(opts.progress_bars) else None
+
+    def setup(g):
+        configure_handle(g, opts)
+        if bars is not None:
+            bars.attach(g)
+    shell = Shell(make_handle, setup=setup, readonly=opts.readonly,
+                  after_call=bars.done if bars is not None else None)
     status = 0
     try:
         groups = split_commands(opts.commands)

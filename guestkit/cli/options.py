@@ -33,6 +33,8 @@ options:
   --memsize MB            memory of the appliance
   --smp N                 virtual CPUs of the appliance
   --network               give the appliance a network (for rsync-in, rsync-out)
+  --progress-bars         progress bars for long calls even when standard error is not
+                          a terminal (--no-progress-bars: never; default: on a terminal)
   -h, --help              show this help
   -V, --version           show the version
 
@@ -61,6 +63,7 @@ class Options:
         self.memsize = None
         self.smp = None
         self.network = False
+        self.progress_bars = None   # None: on a terminal only
         self.help = False
         self.version = False
         self.commands = []      # the words after the options
@@ -114,6 +117,8 @@ _OPTIONS = {
     "memsize": (True, lambda o, v: setattr(o, "memsize", _positive_int("--memsize", v))),
     "smp": (True, lambda o, v: setattr(o, "smp", _positive_int("--smp", v))),
     "network": (False, lambda o, v: setattr(o, "network", True)),
+    "progress-bars": (False, lambda o, v: setattr(o, "progress_bars", True)),
+    "no-progress-bars": (False, lambda o, v: setattr(o, "progress_bars", False)),
     "help": (False, lambda o, v: setattr(o, "help", True)),
     "version": (False, lambda o, v: setattr(o, "version", True)),
 }

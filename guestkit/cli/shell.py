@@ -48,8 +48,10 @@ class Shell:
     """Runs commands on a handle.  The handle is made by MAKE_HANDLE on first need, so
     help and mistakes cost no handle; SETUP(g), when given, configures it right after."""
 
-    def __init__(self, make_handle, setup=None, readonly=True, out=None, err=None):
+    def __init__(self, make_handle, setup=None, readonly=True, out=None, err=None,
+                 after_call=None):
         self._make = make_handle
+        self._after_call = after_call       # after every action (progress bars end)
         self._setup = setup
         self._g = None
         self.readonly = readonly
@@ -102,7 +104,11 @@ class Shell:
         if needs_appliance(cmd.action) and g.is_config():
             g.launch()
         self.out.flush()       # before the handle may write to /dev/stdout itself
-        result = getattr(g, cmd.action.name)(*cmd.args, **cmd.optargs)
+        try:
+            result = getattr(g, cmd.action.name)(*cmd.args, **cmd.optargs)
+        finally:
+            if self._after_call is not None:
+                self._after_call()
         print_result(cmd.action.ret, result, self.out)
         return True
 

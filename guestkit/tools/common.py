@@ -69,6 +69,11 @@ def guest_parser(prog, description, mounts=False, writable=False, add_help=True)
                     help="read passphrases from standard input, one per line")
     ap.add_argument("--echo-keys", action="store_true",
                     help="show passphrases as they are typed")
+    ap.add_argument("--progress-bars", dest="progress_bars", action="store_true",
+                    default=None, help="progress bars for long transfers even when "
+                                       "standard error is not a terminal")
+    ap.add_argument("--no-progress-bars", dest="progress_bars", action="store_false",
+                    help="never draw progress bars (default: on a terminal only)")
     ap.add_argument("-v", "--verbose", action="store_true", help="verbose messages")
     ap.add_argument("-x", dest="trace", action="store_true", help="trace every call")
     return ap
@@ -85,6 +90,9 @@ def open_guest(ns, mount=False):
     try:
         g.set_verbose(ns.verbose)
         g.set_trace(ns.trace)
+        from ..cli.progress import ProgressBars, wanted
+        if wanted(getattr(ns, "progress_bars", None)):
+            ProgressBars().attach(g)
         for kind, name, fmt in ns.drives:
             if kind == "a":
                 g.add_drive_opts(name, readonly=readonly, **({"format": fmt} if fmt else {}))

@@ -27,6 +27,16 @@ TOOLS = {
 }
 
 
+def usage():
+    """The tools' part of ``guestkit --help``."""
+    width = max(len(n) for n in TOOLS)
+    lines = ["tools: guestkit TOOL [ARGS] (guestkit TOOL --help for each; in brackets, the",
+             "libguestfs tool it stands for):"]
+    lines += ["  %-*s  %s [%s]" % (width, n, t.summary, t.counterpart)
+              for n, t in sorted(TOOLS.items())]
+    return "\n".join(lines) + "\n"
+
+
 def run(name, argv):
     """Run tool NAME with the arguments ARGV (after the tool's name); its exit status."""
     module, _, function = TOOLS[name].entry.partition(":")

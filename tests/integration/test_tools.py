@@ -174,7 +174,9 @@ def test_copy_and_tar_round_trip(img, tmp_path):
     src = tmp_path / "src"
     (src / "sub").mkdir(parents=True)
     (src / "sub" / "file").write_bytes(b"copied in\n")
-    tool("copy-in", "-a", work, str(src), "/home/user")
+    (src / "big").write_bytes(os.urandom(4 << 20))
+    r = tool("copy-in", "-a", work, str(src), "/home/user")
+    assert b"%|" not in r.stderr                 # no progress bar: not a terminal
     written = sha256(work)
     out = tmp_path / "out"
     out.mkdir()
@@ -208,3 +210,33 @@ def test_reading_tools_left_the_image_alone(img):
     """Last: cat, ls, df, filesystems and log ran on this image; not a byte changed."""
     img["thread"].join(900)
     assert sha256(img["path"]) == img["sha256"]
+
+
+def test_progress_bars_on_a_terminal(img, tmp_path):
+    """On a terminal the shell draws a bar for a long upload; the data arrives whole."""
+    import hashlib
+    import pty
+    work = str(tmp_path / "bars.img")
+    shutil.copy(img["path"], work)
+    data = os.urandom(24 << 20)
+    (tmp_path / "big").write_bytes(data)
+    master, slave = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "guestkit.cli", "--rw", "-a", work, "-m",
+                          "/dev/vg/root", "upload", str(tmp_path / "big"), "/big", ":",
+                          "checksum", "sha256", "/big"],
+                         stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    seen = bytearray()
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:                          # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert p.wait(60) == 0, seen.decode(errors="replace")
+    text = seen.decode(errors="replace")
+    assert "%|" in text and "/24.0M" in text
+    assert hashlib.sha256(data).hexdigest() in text
