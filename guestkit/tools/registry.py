@@ -37,6 +37,30 @@ def usage():
     return "\n".join(lines) + "\n"
 
 
+class _Parsed(Exception):
+    def __init__(self, parser):
+        super().__init__()
+        self.parser = parser
+
+
+def parser_of(name):
+    """The argparse parser tool NAME builds, caught as the tool parses its arguments (for
+    the man pages and the shell completion): the tool itself is not run."""
+    import argparse
+    real = argparse.ArgumentParser.parse_args
+
+    def catch(self, *args, **kwargs):
+        raise _Parsed(self)
+    argparse.ArgumentParser.parse_args = catch
+    try:
+        run(name, [])
+    except _Parsed as caught:
+        return caught.parser
+    finally:
+        argparse.ArgumentParser.parse_args = real
+    raise RuntimeError("tool %s did not parse its arguments with argparse" % name)
+
+
 def run(name, argv):
     """Run tool NAME with the arguments ARGV (after the tool's name); its exit status."""
     module, _, function = TOOLS[name].entry.partition(":")
