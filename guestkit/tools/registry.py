@@ -37,28 +37,11 @@ def usage():
     return "\n".join(lines) + "\n"
 
 
-class _Parsed(Exception):
-    def __init__(self, parser):
-        super().__init__()
-        self.parser = parser
-
-
 def parser_of(name):
-    """The argparse parser tool NAME builds, caught as the tool parses its arguments (for
-    the man pages and the shell completion): the tool itself is not run."""
-    import argparse
-    real = argparse.ArgumentParser.parse_args
-
-    def catch(self, *args, **kwargs):
-        raise _Parsed(self)
-    argparse.ArgumentParser.parse_args = catch
-    try:
-        run(name, [])
-    except _Parsed as caught:
-        return caught.parser
-    finally:
-        argparse.ArgumentParser.parse_args = real
-    raise RuntimeError("tool %s did not parse its arguments with argparse" % name)
+    """The argparse parser tool NAME builds (for the man pages and the shell completion):
+    caught as the tool parses its arguments, so the tool itself does not run."""
+    from .common import parser_from
+    return parser_from(lambda argv: run(name, argv))
 
 
 def run(name, argv):
