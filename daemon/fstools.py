@@ -659,6 +659,41 @@ def _zero_range(ctx, fd, start, end, total):
     return pos
 
 
+BLKDISCARD = 0x1277              # _IO(0x12, 119)
+BLKDISCARDZEROES = 0x127c        # _IO(0x12, 124)
+
+
+def do_blkdiscard(ctx, dev):
+    import fcntl
+    import struct
+    dev = device(dev)
+    fd = os.open(dev, os.O_RDWR | os.O_CLOEXEC)
+    try:
+        size = _size_of(fd)
+        try:
+            fcntl.ioctl(fd, BLKDISCARD, struct.pack("QQ", 0, size))
+        except OSError as e:
+            if e.errno in (errno.EOPNOTSUPP, errno.ENOTTY, errno.EINVAL):
+                fail("blkdiscard: %s cannot discard blocks (was the drive added with "
+                     "discard enabled?)" % dev, "ENOTSUP")
+            raise
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def do_blkdiscardzeroes(ctx, dev):
+    import fcntl
+    import struct
+    dev = device(dev)
+    fd = os.open(dev, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        got = fcntl.ioctl(fd, BLKDISCARDZEROES, bytes(4))
+    finally:
+        os.close(fd)
+    return struct.unpack("I", got)[0] != 0
+
+
 def do_zero(ctx, dev):
     dev = device(dev)
     fd = os.open(dev, os.O_RDWR | os.O_CLOEXEC)

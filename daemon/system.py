@@ -10,7 +10,8 @@ from .util import DaemonError, PATH
 # shared library the daemon loads with ctypes.
 GROUPS = {
     "acl": [],                # system calls on system.posix_acl_* (daemon/meta.py)
-    "blkdiscard": ["blkdiscard"],
+    "blkdiscard": [],         # the BLKDISCARD ioctl (daemon/fstools.py)
+    "blkdiscardzeroes": [],
     "btrfs": ["btrfs", "mkfs.btrfs", "fs:btrfs"],
     "extlinux": ["extlinux"],
     "f2fs": ["mkfs.f2fs", "fs:f2fs"],

@@ -173,6 +173,14 @@ ACTIONS = [
                "minimumfreeextent (bytes) limit the range and the extents considered.  "
                "ENOTSUP when the filesystem or device cannot discard.  See also "
                "zero_free_space."),
+    Action("blkdiscard", [Device("device")], RErr(), group="blkdiscard",
+           doc="Discard every block of DEVICE, giving the space back to the host image: "
+               "the data on it is gone.  The drive must have been added with discard "
+               "enable or besteffort (see add_drive_opts); ENOTSUP when DEVICE cannot "
+               "discard."),
+    Action("blkdiscardzeroes", [Device("device")], RBool(), group="blkdiscardzeroes",
+           doc="True if blocks of DEVICE discarded by blkdiscard read back as zero bytes; "
+               "false when they may read back as stale data."),
     Action("wipefs", [Device("device")], RErr(), group="wipefs",
            doc="Erase the filesystem, RAID and partition-table signatures on DEVICE so "
                "blkid no longer sees them (wipefs -a); the data itself stays.  Compare "

@@ -97,10 +97,12 @@ class _Mount(argparse.Action):
             parser.error(str(e))
 
 
-def guest_parser(prog, description, mounts=False, writable=False, add_help=True):
+def guest_parser(prog, description, mounts=False, writable=False, add_help=True,
+                 drives=True):
     """An ArgumentParser with the shared guest and key options; MOUNTS adds -m (the guest
     is otherwise mounted as inspection finds it), WRITABLE adds --ro/--rw; without
-    ADD_HELP, -h is the tool's own (human-readable sizes) and only --help shows help."""
+    ADD_HELP, -h is the tool's own (human-readable sizes) and only --help shows help;
+    without DRIVES, the tool names its disks itself (no -a, -d, -c)."""
     ap = argparse.ArgumentParser(prog=prog, description=description, add_help=add_help)
     ap.set_defaults(drives=[], format=None, mounts=[], readonly=not writable)
     if mounts:
@@ -112,14 +114,15 @@ def guest_parser(prog, description, mounts=False, writable=False, add_help=True)
                         help="open the disks read-only")
         ap.add_argument("--rw", dest="readonly", action="store_false",
                         help="open the disks for writing (the default of this tool)")
-    ap.add_argument("-a", "--add", action=_Drive, metavar="IMAGE",
-                    help="add a disk image (repeatable)")
-    ap.add_argument("--format", action=_Format, nargs="?", metavar="FMT",
-                    help="format of the following -a images (raw, qcow2, ...); without a "
-                         "value, detect it again")
-    ap.add_argument("-d", "--domain", action=_Drive, metavar="GUEST",
-                    help="add the disks of a libvirt guest (name or UUID)")
-    ap.add_argument("-c", "--connect", metavar="URI", help="libvirt URI used with -d")
+    if drives:
+        ap.add_argument("-a", "--add", action=_Drive, metavar="IMAGE",
+                        help="add a disk image (repeatable)")
+        ap.add_argument("--format", action=_Format, nargs="?", metavar="FMT",
+                        help="format of the following -a images (raw, qcow2, ...); without a "
+                             "value, detect it again")
+        ap.add_argument("-d", "--domain", action=_Drive, metavar="GUEST",
+                        help="add the disks of a libvirt guest (name or UUID)")
+        ap.add_argument("-c", "--connect", metavar="URI", help="libvirt URI used with -d")
     ap.add_argument("--key", action="append", default=[], metavar="ID:key:PASS|ID:file:FILE",
                     help="the passphrase of the LUKS device ID (device name or LUKS UUID)")
     ap.add_argument("--keys-from-stdin", action="store_true",
@@ -172,10 +175,11 @@ def parser_from(body):
     raise RuntimeError("%r does not parse its arguments with argparse" % body)
 
 
-def open_guest(ns, mount=False):
+def open_guest(ns, mount=False, setup=None):
     """A launched handle on the guest the options name (read-only unless ns.readonly is
     False), its encrypted devices opened; MOUNT: its filesystems mounted, the -m ones or
-    else where inspection says the operating system mounts them."""
+    else where inspection says the operating system mounts them.  SETUP(g), when given,
+    configures the handle before the launch (network, memory...)."""
     if not ns.drives:
         raise ToolError("no disk given: use -a IMAGE or -d GUEST")
     readonly = getattr(ns, "readonly", True)
@@ -192,6 +196,8 @@ def open_guest(ns, mount=False):
             else:
                 g.add_domain(name, readonly=readonly,
                              **({"libvirturi": ns.connect} if ns.connect else {}))
+        if setup is not None:
+            setup(g)
         g.launch()
         open_encrypted(g, Keys(ns))
         if mount:

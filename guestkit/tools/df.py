@@ -87,8 +87,8 @@ def df(argv):
     if ns.csv:
         out.write("VirtualMachine,Filesystem,%s\n" % ",".join(heads))
         for dev, (total, used, avail, pct) in rows:
-            out.write("%s,%s,%d,%d,%d,%.1f\n" % (csv_field(name), csv_field(dev), total, used, avail,
-                                                pct))
+            out.write("%s,%s,%d,%d,%d,%.1f\n" % (csv_field(name), csv_field(dev), total, used,
+                                                avail, pct))
         return 0
     out.write("%-36s%10s %10s %10s %5s\n" % (("Filesystem",) + heads))
     for dev, (total, used, avail, pct) in rows:

@@ -1,7 +1,8 @@
 """The virt-* style tools, by the name ``guestkit NAME`` runs them under.
 
 Each entry names the function that runs the tool, ``module:function`` in guestkit/tools/,
-called with the arguments after the tool's name; this table is the only list of them: the command line, the man pages and the shell completion are made from it.
+called with the arguments after the tool's name; this table is the only list of them: the
+command line, the man pages and the shell completion are made from it.
 """
 
 import importlib
@@ -13,6 +14,8 @@ TOOLS = {
     "cat": Tool("cat:main", "virt-cat", "print files of a guest"),
     "copy-in": Tool("copy:copy_in", "virt-copy-in", "copy host files and directories into a guest"),
     "copy-out": Tool("copy:copy_out", "virt-copy-out", "copy files and directories out of a guest"),
+    "customize": Tool("customize:main", "virt-customize",
+                      "change a guest: files, packages, passwords, first-boot scripts"),
     "df": Tool("df:main", "virt-df", "show the free space of a guest's filesystems"),
     "filesystems": Tool("filesystems:main", "virt-filesystems",
                         "list a guest's filesystems, partitions, volumes and disks"),
@@ -20,6 +23,10 @@ TOOLS = {
                     "describe a guest's operating systems (XML or JSON)"),
     "log": Tool("log:main", "virt-log", "print a guest's system log"),
     "ls": Tool("ls:main", "virt-ls", "list directories of a guest"),
+    "sparsify": Tool("sparsify:main", "virt-sparsify",
+                     "give a guest's free space back to the host, in a copy or in place"),
+    "sysprep": Tool("sysprep:main", "virt-sysprep",
+                    "reset a guest so that it can be cloned (machine id, keys, logs...)"),
     "tar-in": Tool("tar:tar_in", "virt-tar-in", "unpack a tar archive into a guest"),
     "tar-out": Tool("tar:tar_out", "virt-tar-out", "pack a guest directory into a tar archive"),
     "test-tool": Tool("test_tool:main", "libguestfs-test-tool",

@@ -535,22 +535,24 @@ def _all_parsers():
 
 @pytest.mark.parametrize("name, parse", _all_parsers(), ids=[n for n, _ in _all_parsers()])
 def test_50mb_garbage_is_quick(name, parse, garbage):
+    # CPU time of this process: a loaded machine does not make it fail, a parser that
+    # goes quadratic does
     for blob in (garbage, b"\n" * (20 * 1024 * 1024), b"x" * (20 * 1024 * 1024)):
-        start = time.monotonic()
+        start = time.process_time()
         try:
             result = parse(blob)
         except ValueError:
             result = None
-        assert time.monotonic() - start < 1.0, name
+        assert time.process_time() - start < 1.0, name
         assert result is None or isinstance(result, (dict, list, str, tuple))
 
 
 def test_fstab_line_bound():
     line = b"/dev/vda1 /data%d ext4 defaults 0 0\n"
     data = b"".join(line % i for i in range(50_000))
-    start = time.monotonic()
+    start = time.process_time()
     entries = fstab.parse_fstab(data)
-    assert time.monotonic() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert len(entries) == fstab.MAX_FSTAB_LINES
     assert entries[-1]["mountpoint"] == "/data%d" % (fstab.MAX_FSTAB_LINES - 1)
 
