@@ -23,6 +23,8 @@ TOOLS = {
                     "describe a guest's operating systems (XML or JSON)"),
     "log": Tool("log:main", "virt-log", "print a guest's system log"),
     "ls": Tool("ls:main", "virt-ls", "list directories of a guest"),
+    "resize": Tool("resize:main", "virt-resize",
+                   "copy a guest's disk to a bigger or smaller one, resizing partitions"),
     "sparsify": Tool("sparsify:main", "virt-sparsify",
                      "give a guest's free space back to the host, in a copy or in place"),
     "sysprep": Tool("sysprep:main", "virt-sysprep",
