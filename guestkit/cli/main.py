@@ -45,37 +45,83 @@ def main(argv=None):
         sys.stdout.write("guestkit %s\n" % _version())
         return 0
 
+    if opts.cmd_help is not None:
+        from .helptext import command_help, list_commands
+        try:
+            sys.stdout.write(command_help(opts.cmd_help) if opts.cmd_help
+                             else list_commands())
+        except CliError as e:
+            report(e)
+            return 1
+        return 0
+    if opts.file is not None and opts.commands:
+        report(CliError("-f %s: commands on the command line too (%s); give either a "
+                        "script or commands" % (opts.file, " ".join(opts.commands))))
+        return 1
+    if opts.new and opts.new[0] == "help":
+        from .prepared import describe_types
+        sys.stdout.write(describe_types())
+        return 0
     bars = ProgressBars() if progress_wanted(opts.progress_bars) else None
 
     def setup(g):
         configure_handle(g, opts)
         if bars is not None:
             bars.attach(g)
+
+    def reattach(g):
+        if bars is not None:
+            bars.attach(g)
     shell = Shell(make_handle, setup=setup, readonly=opts.readonly,
-                  after_call=bars.done if bars is not None else None)
+                  after_call=bars.done if bars is not None else None,
+                  pipe_error=opts.pipe_error, keys_from_stdin=opts.keys_from_stdin,
+                  echo_keys=opts.echo_keys, reattach=reattach)
+    shell.dest_paths = opts.dest_paths
+    try:
+        return _run(shell, opts)
+    except KeyboardInterrupt:
+        sys.stderr.write("\nguestkit: interrupted\n")
+        shell.finish()
+        return 130
+
+
+def _run(shell, opts):
     status = 0
     try:
         groups = split_commands(opts.commands)
         cmds = [shell.prepare(words) for words in groups]   # mistakes show before launch
+        script = open(opts.file, encoding="utf-8", errors="surrogateescape") \
+            if opts.file is not None else None
+        if opts.new:
+            from .prepared import prepare_disks
+            prepare_disks(shell.g, opts.new)
         if opts.drives or opts.mounts or opts.inspector:
             shell.g                                          # add the drives now
-        if opts.mounts or opts.inspector:
+        if opts.mounts or opts.inspector or opts.new:
             shell.g.launch()
+            if opts.new:
+                from .prepared import format_disks
+                format_disks(shell.g, opts.new)
             if opts.inspector:
                 mount_inspected(shell.g, opts)
             mount_all(shell.g, opts)
         if cmds:
             for cmd in cmds:
-                if not shell.run(cmd):
-                    break
+                try:
+                    if not shell.run(cmd):
+                        break
+                except ERRORS as e:
+                    if not cmd.quiet:
+                        raise
+                    shell.report(e)
+        elif script is not None:
+            with script:
+                status = shell.run_input(script, interactive=False, name=opts.file)
         else:
             status = shell.run_input(sys.stdin)
     except ERRORS as e:
-        report(e)
+        shell.report(e)
         status = 1
-    except KeyboardInterrupt:
-        sys.stderr.write("\nguestkit: interrupted\n")
-        status = 130
     except BrokenPipeError:
         status = 1
     finally:

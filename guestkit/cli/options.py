@@ -11,14 +11,16 @@ from . import CliError
 
 USAGE = """\
 usage: guestkit [OPTIONS] [CMD ARGS... [: CMD ARGS...]...]
+       guestkit [OPTIONS] -f SCRIPT             (or a script starting #!/usr/bin/guestkit -f)
 
-Open virtual-machine disk images and run guestkit actions on them.  With no command, read
-commands from standard input (an interactive shell when it is a terminal).
+Open virtual-machine disk images and run guestkit actions on them, in guestfish's
+language.  With no command, read commands from standard input (an interactive shell, with
+history and completion, when it is a terminal).
 
 options:
   -a, --add IMAGE         add a disk image (repeatable)
   --format FMT            image format of the following -a options (raw, qcow2, ...);
-                          --format= or --format auto goes back to detection
+                          --format alone, --format= or --format auto: detect again
   --ro, -r                add drives read-only (the default)
   --rw, -w                add drives writable: needed to change the images
   -d, --domain DOMAIN     add the disks of a libvirt domain
@@ -27,6 +29,15 @@ options:
                           mount DEV (at / by default) after launching
   -i, --inspector         inspect the disks and mount the operating system's
                           filesystems where it mounts them (read-only unless --rw)
+  -N, --new [FILE=]TYPE   create a prepared disk (test1.img, ...) and add it;
+                          -N help lists the types
+  -f, --file SCRIPT       read commands from SCRIPT
+  --keys-from-stdin       read keys and passphrases from standard input, one per line
+                          (by default they are asked on the terminal, not echoed)
+  --echo-keys             echo keys and passphrases as they are typed
+  --pipe-error            a command whose output pipe ('CMD | host-cmd') closes early fails
+  -n, --no-sync           do not sync the disks when the appliance is shut down
+  --no-dest-paths         do not complete guest paths with the tab key
   -x, --trace             trace every call on standard error
   -v, --verbose           verbose messages (the appliance's console too)
   --backend NAME          backend launching the appliance (direct, libvirt, ...)
@@ -35,16 +46,27 @@ options:
   --network               give the appliance a network (for rsync-in, rsync-out)
   --progress-bars         progress bars for long calls even when standard error is not
                           a terminal (--no-progress-bars: never; default: on a terminal)
+  --cmd-help [CMD]        list the commands, or describe CMD
   -h, --help              show this help
   -V, --version           show the version
 
-Commands are the actions of guestkit, spelled with dashes or underscores; optional
-arguments follow the others as name:value words.  Commands that need the appliance
-launch it; 'run' (or 'launch') launches it explicitly.  Type 'guestkit help' for the list
-of commands and 'guestkit help CMD' for one command.
+Commands are the actions of guestkit, spelled with dashes or underscores, and the shell's
+own commands (echo, time, glob, lcd, setenv, alloc, sparse, edit, more, event, ...);
+optional arguments follow the others as name:value words.  Integers take size suffixes
+(512K, 100M, 1G; KB, MB for powers of 1000).  Commands that need the appliance launch it;
+'run' (or 'launch') launches it explicitly.  On the command line separate commands with
+a ':' word.  In a script, one command per line; '#' comments; "double" (with \\n \\t
+escapes) or 'single' quotes; '-CMD' goes on if CMD fails; '!CMD' runs a host command; '<!CMD'
+runs the commands a host command prints; 'CMD ... | host-cmd' pipes CMD's output.  The
+first failing command stops a script with status 1; at a terminal the shell goes on.
+Type 'guestkit help' for the list of commands and 'guestkit help CMD' for one command.
 
-example:
+examples:
   guestkit --rw -a disk.img run : mount /dev/sda1 / : write /hello hi : cat /hello
+  guestkit -a disk.img -i <<EOF
+  cat /etc/fstab
+  ll /etc | grep passwd
+  EOF
 """
 
 
@@ -64,6 +86,14 @@ class Options:
         self.smp = None
         self.network = False
         self.progress_bars = None   # None: on a terminal only
+        self.file = None            # -f FILE: the script to run
+        self.keys_from_stdin = False
+        self.echo_keys = False
+        self.pipe_error = False
+        self.autosync = True        # -n/--no-sync: False
+        self.dest_paths = True      # --no-dest-paths: no guest paths in completion
+        self.new = []               # -N [FILENAME=]TYPE: prepared disks (see prepared.py)
+        self.cmd_help = None        # --cmd-help [CMD]: "" for the list
         self.help = False
         self.version = False
         self.commands = []      # the words after the options
@@ -119,11 +149,19 @@ _OPTIONS = {
     "network": (False, lambda o, v: setattr(o, "network", True)),
     "progress-bars": (False, lambda o, v: setattr(o, "progress_bars", True)),
     "no-progress-bars": (False, lambda o, v: setattr(o, "progress_bars", False)),
+    "file": (True, lambda o, v: setattr(o, "file", v)),
+    "keys-from-stdin": (False, lambda o, v: setattr(o, "keys_from_stdin", True)),
+    "echo-keys": (False, lambda o, v: setattr(o, "echo_keys", True)),
+    "pipe-error": (False, lambda o, v: setattr(o, "pipe_error", True)),
+    "no-sync": (False, lambda o, v: setattr(o, "autosync", False)),
+    "no-dest-paths": (False, lambda o, v: setattr(o, "dest_paths", False)),
+    "selinux": (False, lambda o, v: None),          # guestfish: kept for old scripts, no-op
+    "new": (True, lambda o, v: o.new.append(v)),
     "help": (False, lambda o, v: setattr(o, "help", True)),
     "version": (False, lambda o, v: setattr(o, "version", True)),
 }
 _SHORT = {"a": "add", "r": "ro", "w": "rw", "d": "domain", "c": "connect", "m": "mount",
-          "i": "inspector",
+          "i": "inspector", "f": "file", "n": "no-sync", "N": "new",
           "x": "trace", "v": "verbose", "h": "help", "V": "version"}
 
 
@@ -136,12 +174,20 @@ def parse_options(argv):
         if w == "--":
             o.commands = list(argv[i + 1:])
             return o
+        if w == "--cmd-help":               # guestfish: --cmd-help [CMD]
+            more = i + 1 < len(argv) and not argv[i + 1].startswith("-")
+            o.cmd_help = argv[i + 1] if more else ""
+            i += 2 if more else 1
+            continue
         if w.startswith("--"):
             name, eq, value = w[2:].partition("=")
             if name not in _OPTIONS:
                 raise CliError("unknown option --%s (see guestkit --help)" % name)
             takes, apply = _OPTIONS[name]
-            if takes and not eq:
+            if name == "format" and not eq and (i + 1 >= len(argv)
+                                                or argv[i + 1].startswith("-")):
+                value, takes = "", False        # bare --format: back to detection
+            elif takes and not eq:
                 i += 1
                 if i >= len(argv):
                     raise CliError("option --%s needs an argument" % name)
@@ -189,6 +235,8 @@ def configure_handle(g, o):
         g.set_smp(o.smp)
     if o.network:
         g.set_network(True)
+    if not o.autosync:
+        g.set_autosync(False)
     for what, name, fmt in o.drives:
         if what == "a":
             kw = {"readonly": o.readonly}

@@ -1,0 +1,478 @@
+"""guestfish's command line and language in the guestkit shell, without a VM: the lexer,
+size suffixes, keys left out, the new options, and the shell's own commands (run for real
+through ``python -m guestkit.cli`` where they need no appliance)."""
+
+import io
+import os
+import subprocess
+import sys
+
+import pytest
+
+from guestkit.actions import ACTIONS
+from guestkit.cli import CliError, interactive, options, parse, shell
+from guestkit.cli.builtins import BUILTINS
+from guestkit.cli.lexer import Line, parse_line
+
+HERE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def cli(*args, stdin=None, env=None, cwd=None):
+    """Run the CLI of this worktree; (status, stdout, stderr)."""
+    e = dict(os.environ, PYTHONPATH=HERE)
+    e.update(env or {})
+    p = subprocess.run([sys.executable, "-m", "guestkit.cli"] + list(args), input=stdin,
+                       capture_output=True, text=True, env=e, cwd=cwd or HERE, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+# ---- the lexer ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, line", [
+    ("", None),
+    ("   \n", None),
+    ("# comment", None),
+    ("\t  # indented comment", None),
+    ("write /f 'hello world'", Line("command", ["write", "/f", "hello world"])),
+    ('echo "a\\tb\\n" x', Line("command", ["echo", "a\tb\n", "x"])),
+    ('echo "\\x41\\101\\\\\\""', Line("command", ["echo", 'AA\\"'])),
+    ('echo "\\303\\251"', Line("command", ["echo", "\u00e9"])),      # bytes of UTF-8
+    ("echo 'no \\n escapes'", Line("command", ["echo", "no \\n escapes"])),
+    ('echo a"b" c\'d\'', Line("command", ["echo", 'a"b"', "c'd'"])),   # quotes inside words
+    ('echo "" x', Line("command", ["echo", "", "x"])),
+    ("echo a : echo b", Line("command", ["echo", "a", ":", "echo", "b"])),  # ':' is a word
+    ("cat /etc/passwd | awk -F: '$3 == 0'",
+     Line("command", ["cat", "/etc/passwd"], pipe=" awk -F: '$3 == 0'")),
+    ("list-devices |tail -1", Line("command", ["list-devices"], pipe="tail -1")),
+    ('echo "|" a|b', Line("command", ["echo", "|", "a|b"])),
+    ("echo $HOME", Line("command", ["echo", "$HOME"])),                # never expanded
+    ("-mkdir /x", Line("command", ["mkdir", "/x"], quiet=True)),
+    ("  !mkdir local", Line("host", host="mkdir local")),
+    ("-!false", Line("host", host="false", quiet=True)),
+    ("<! seq 3", Line("inline", host=" seq 3")),
+])
+def test_lines_split_as_guestfish_splits_them(text, line):
+    assert parse_line(text) == line
+
+
+def test_tilde_expands_unquoted_words_only(monkeypatch):
+    monkeypatch.setenv("HOME", "/home/tester")
+    assert parse_line("echo ~ ~/x '~' \"~\" a~").words == [
+        "echo", "/home/tester", "/home/tester/x", "~", "~", "a~"]
+    assert parse_line("echo ~root").words == ["echo", os.path.expanduser("~root")]
+    assert parse_line("echo ~no-such-user-zz/x").words == ["echo", "~no-such-user-zz/x"]
+
+
+@pytest.mark.parametrize("text, msg", [
+    ('echo "abc"def', "not separated by whitespace"),
+    ("echo 'a'b", "not separated by whitespace"),
+    ("echo 'abc", "unterminated single quote"),
+    ('echo "abc', "unterminated double quote"),
+    ('echo "a\\q"', "unknown escape \\q"),
+    ('echo "\\12"', "three octal digits"),
+    ('echo "\\x4"', "two hex digits"),
+    ('echo "\\000"', "NUL"),
+])
+def test_bad_lines(text, msg):
+    with pytest.raises(CliError) as e:
+        parse_line(text)
+    assert msg in str(e.value)
+
+
+# ---- numbers --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, value", [
+    ("1234", 1234), ("02322", 1234), ("0x4d2", 1234), ("0", 0), ("-1", -1),
+    ("1k", 1024), ("1K", 1024), ("1KiB", 1024), ("1KB", 1000), ("100M", 100 << 20),
+    ("2MB", 2000000), ("10G", 10 << 30), ("1GiB", 1 << 30), ("3T", 3 << 40),
+    ("1E", 1 << 60), ("0x10K", 16 << 10), ("010K", 8 << 10), ("0x1E", 30),
+])
+def test_integers_and_size_suffixes(text, value):
+    assert parse.parse_integer(text) == value
+
+
+@pytest.mark.parametrize("text", ["1b", "1B", "1m", "1w", "1.5K", "1Kx", "08", "", "K"])
+def test_bad_integers(text):
+    with pytest.raises(ValueError):
+        parse.parse_integer(text)
+
+
+def test_size_suffixes_reach_int_and_int64_arguments():
+    assert parse.parse_args(ACTIONS["truncate_size"], ["/f", "1G"]) == (["/f", 1 << 30], {})
+    assert parse.parse_args(ACTIONS["set_memsize"], ["1K"]) == ([1024], {})
+    with pytest.raises(CliError, match="unknown size suffix 'w'"):
+        parse.parse_args(ACTIONS["truncate_size"], ["/f", "1w"])
+
+
+# ---- keys -----------------------------------------------------------------------------------
+
+def test_keys_left_out_as_in_guestfish_are_asked_for():
+    a = ACTIONS["cryptsetup_open"]
+    assert parse.parse_args(a, ["/dev/sda2", "name"]) == (
+        ["/dev/sda2", parse.AskKey("key"), "name"], {})
+    assert parse.parse_args(a, ["/dev/sda2", "name", "readonly:true"])[0][1] == \
+        parse.AskKey("key")
+    # guestkit also takes the key on the line
+    assert parse.parse_args(a, ["/dev/sda2", "k", "name"]) == (["/dev/sda2", "k", "name"], {})
+
+
+class Recorder:
+    def __init__(self, results=None, launched=True):
+        self.calls = []
+        self.results = results or {}
+        self.launched = launched
+
+    def is_config(self):
+        return 0 if self.launched else 1
+
+    def launch(self):
+        self.calls.append(("launch", ()))
+        self.launched = True
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        def method(*args, **kwargs):
+            self.calls.append((name, args) + ((kwargs,) if kwargs else ()))
+            r = self.results.get(name)
+            if callable(r):
+                return r(*args, **kwargs)
+            if isinstance(r, Exception):
+                raise r
+            return r
+        return method
+
+
+def test_keys_from_stdin(monkeypatch):
+    g = Recorder()
+    monkeypatch.setattr(sys, "stdin", io.StringIO("secret one\n"))
+    sh = shell.Shell(lambda: g, out=io.StringIO(), keys_from_stdin=True)
+    assert sh.run_line("cryptsetup-open /dev/sda2 name\n")
+    assert g.calls == [("cryptsetup_open", ("/dev/sda2", "secret one", "name"),
+                        {"readonly": True})]
+    with pytest.raises(CliError, match="no key left"):
+        sh.run_line("luks-open /dev/sda2 name2")
+
+
+# ---- options --------------------------------------------------------------------------------
+
+def test_guestfish_options():
+    o = options.parse_options(["-f", "s.gk", "--keys-from-stdin", "--echo-keys",
+                               "--pipe-error", "-n", "-w", "--no-dest-paths", "--selinux"])
+    assert (o.file, o.keys_from_stdin, o.echo_keys, o.pipe_error, o.autosync, o.readonly,
+            o.dest_paths) == ("s.gk", True, True, True, False, False, False)
+    o = options.parse_options(["--file=s.gk", "--no-sync", "--rw", "-N", "fs:ext4"])
+    assert (o.file, o.autosync, o.readonly, o.new) == ("s.gk", False, False, ["fs:ext4"])
+    assert options.parse_options(["-nwf", "x"]).file == "x"
+    assert options.parse_options(["--cmd-help"]).cmd_help == ""
+    assert options.parse_options(["--cmd-help", "mount"]).cmd_help == "mount"
+
+
+def test_bare_format_goes_back_to_detection():
+    o = options.parse_options(["--format=raw", "-a", "a.img", "--format", "-a", "b.img"])
+    assert o.drives == [("a", "a.img", "raw"), ("a", "b.img", None)]
+
+
+def test_no_sync_sets_autosync_off():
+    g = Recorder(launched=False)
+    options.configure_handle(g, options.parse_options(["-n"]))
+    assert ("set_autosync", (False,)) in g.calls
+
+
+# ---- the script loop ------------------------------------------------------------------------
+
+def test_dash_prefix_goes_on_and_exit_status():
+    g = Recorder({"mkdir": OSError("exists"), "ls": ["x"]})
+    out, err = io.StringIO(), io.StringIO()
+    sh = shell.Shell(lambda: g, out=out, err=err)
+    assert sh.run_input(io.StringIO("-mkdir /a\nls /\nmkdir /b\nls /never\n"),
+                        interactive=False, name="s.gk") == 1
+    assert [c[0] for c in g.calls] == ["mkdir", "ls", "mkdir"]
+    assert err.getvalue() == ("guestkit: error: s.gk:1: exists\n"
+                              "guestkit: error: s.gk:3: exists\n")
+
+
+def test_command_line_dash_prefix():
+    g = Recorder({"mkdir": OSError("exists")})
+    sh = shell.Shell(lambda: g, out=io.StringIO(), err=io.StringIO())
+    assert sh.run_groups([["-mkdir", "/a"], ["ls", "/"]]) == 0
+    assert sh.run_groups([["mkdir", "/a"], ["ls", "/"]]) == 1
+    assert [c[0] for c in g.calls] == ["mkdir", "ls", "mkdir"]
+
+
+def test_here_document_uploads_the_lines(tmp_path):
+    seen = {}
+
+    def upload(local, remote):
+        seen[remote] = open(local).read()
+    g = Recorder({"upload": upload})
+    sh = shell.Shell(lambda: g, out=io.StringIO())
+    script = "upload -<<END /foo\nline 1\n  line 2\nEND\nupload -<<X /bar\nX\n"
+    assert sh.run_input(io.StringIO(script), interactive=False) == 0
+    assert seen == {"/foo": "line 1\n  line 2\n", "/bar": ""}
+    assert not any(os.path.exists(c[1][0]) for c in g.calls)     # temp files are gone
+    sh = shell.Shell(lambda: g, out=io.StringIO(), err=io.StringIO())
+    assert sh.run_input(io.StringIO("upload -<<END /foo\nno end\n"), interactive=False) == 1
+
+
+def test_glob_cartesian_product_with_a_two_path_command():
+    g = Recorder({"glob_expand": lambda p: {"/a*": ["/a1", "/a2"], "/b*": ["/b1", "/b2"]}[p]})
+    sh = shell.Shell(lambda: g, out=io.StringIO())
+    assert sh.run_line("glob cp /a* /b*")
+    assert [c[1] for c in g.calls if c[0] == "cp"] == [
+        ("/a1", "/b1"), ("/a1", "/b2"), ("/a2", "/b1"), ("/a2", "/b2")]
+
+
+def test_glob_keeps_unmatched_patterns_and_goes_on_after_a_failure():
+    def rm(path):
+        if path == "/b":
+            raise RuntimeError("rm: /b: busy")
+    g = Recorder({"glob_expand": lambda p: {"/*": ["/a", "/b", "/c"]}.get(p, []), "rm": rm})
+    err = io.StringIO()
+    sh = shell.Shell(lambda: g, out=io.StringIO(), err=err)
+    with pytest.raises(CliError, match="glob: rm failed"):
+        sh.run_line("glob rm /*")
+    assert [c[1] for c in g.calls if c[0] == "rm"] == [("/a",), ("/b",), ("/c",)]
+    assert "busy" in err.getvalue()
+    sh.run_line("glob rm /nomatch*")
+    assert g.calls[-1] == ("rm", ("/nomatch*",))
+
+
+def test_supported_lists_groups_aligned():
+    def available(groups):
+        if groups == ["zfs"]:
+            raise RuntimeError("not available")
+    g = Recorder({"available_all_groups": ["acl", "zfs", "xfs_growfs"],
+                  "available": available})
+    out = io.StringIO()
+    shell.Shell(lambda: g, out=out).run_line("supported")
+    assert out.getvalue() == "       acl yes\n       zfs no\nxfs_growfs yes\n"
+
+
+def test_alloc_and_sparse_create_and_add_before_launch():
+    g = Recorder(launched=False)
+    sh = shell.Shell(lambda: g, out=io.StringIO())
+    sh.run_line("alloc a.img 1M")
+    sh.run_line("sparse b.img 10G")
+    assert g.calls == [
+        ("disk_create", ("a.img", "raw", 1 << 20), {"preallocation": "full"}),
+        ("add_drive_opts", ("a.img",), {"format": "raw", "readonly": False}),
+        ("disk_create", ("b.img", "raw", 10 << 30), {"preallocation": "sparse"}),
+        ("add_drive_opts", ("b.img",), {"format": "raw", "readonly": False})]
+    g.launched = True
+    with pytest.raises(CliError, match="before 'run'"):
+        sh.run_line("sparse c.img 1M")
+    with pytest.raises(CliError, match="size"):
+        sh.run_line("sparse c.img 1X")
+
+
+def test_edit_uploads_only_a_changed_file(monkeypatch, tmp_path):
+    files = {"/etc/motd": b"hello\n"}
+    g = Recorder({"download": lambda r, l: open(l, "wb").write(files[r]),
+                  "upload": lambda l, r: files.__setitem__(r, open(l, "rb").read())})
+    sh = shell.Shell(lambda: g, out=io.StringIO())
+    monkeypatch.setenv("EDITOR", "true")
+    sh.run_line("edit /etc/motd")
+    assert [c[0] for c in g.calls] == ["download"]
+    monkeypatch.setenv("EDITOR", "sed -i s/hello/bye/")
+    sh.run_line("edit /etc/motd")
+    assert files["/etc/motd"] == b"bye\n" and g.calls[-1][0] == "upload"
+    monkeypatch.setenv("EDITOR", "false")
+    with pytest.raises(CliError, match="status 1"):
+        sh.run_line("edit /etc/motd")
+
+
+def test_every_builtin_has_help():
+    from guestkit.cli.helptext import command_help, list_commands
+    listing = list_commands()
+    for name in BUILTINS:
+        assert ("  %s " % name) in listing
+        assert "usage:" in command_help(name)
+    assert "also called: allocate" in command_help("alloc")
+    assert not set(BUILTINS) & {parse.shell_name(a) for a in ACTIONS}
+
+
+def test_builtin_argument_counts():
+    sh = shell.Shell(lambda: Recorder(), out=io.StringIO())
+    with pytest.raises(CliError, match="setenv: expects 2 arguments, got 1"):
+        sh.prepare(["setenv", "X"])
+    with pytest.raises(CliError, match="usage: time CMD"):
+        sh.prepare(["time"])
+    with pytest.raises(CliError, match="did you mean: echo"):
+        sh.prepare(["ecoh", "x"])
+
+
+def test_completion_of_builtins_dashes_and_guest_paths():
+    complete = interactive.complete
+    assert "echo" in complete("", "ec") and "-echo" in complete("", "-ec")
+    assert complete("time ", "list-fil") == complete("", "list-fil")
+    g = Recorder({"ls": ["etc", "etcetera", "bin"],
+                  "lstatnslist": lambda d, names: [{"st_mode": 0o40755 if n == "etc" else
+                                                    0o100644} for n in names],
+                  "list_devices": ["/dev/sda"], "list_partitions": ["/dev/sda1"],
+                  "lvs": []})
+    assert complete("cat ", "/et", g) == ["/etc/", "/etcetera"]
+    assert complete("ls ", "/", g) == ["/bin", "/etc/", "/etcetera"]
+    assert complete("mount ", "/dev/s", g) == ["/dev/sda", "/dev/sda1"]
+    assert complete("edit ", "/e", g) == ["/etc/", "/etcetera"]
+    assert complete("cat ", "/et", Recorder(launched=False)) == []      # not launched: none
+
+
+# ---- through the real command (no appliance needed) -----------------------------------------
+
+GUESTFISH_STYLE = r"""#!/usr/bin/guestkit -f
+# comments and blank lines
+
+echo one two | tr a-z A-Z
+!echo host side
+<! echo 'echo from-inline'; echo 'echo second'
+echo 'single \n' "dq \x41\101"
+echo a"b" "|" a|b
+setenv GK_TEST_VAR bar
+!echo "[$GK_TEST_VAR]"
+unsetenv GK_TEST_VAR
+!echo "[$GK_TEST_VAR]"
+lcd /
+!pwd
+echo $HOME ~/x
+-nosuchcmd
+-!false
+time echo timed
+echo last
+"""
+
+GUESTFISH_STYLE_OUT = """\
+ONE TWO
+host side
+from-inline
+second
+single \\n dq AA
+a"b" | a|b
+[bar]
+[]
+/
+$HOME %s/x
+timed
+elapsed time: 0.00 seconds
+last
+"""
+
+
+def test_script_file_and_shebang(tmp_path):
+    script = tmp_path / "s.gk"
+    script.write_text(GUESTFISH_STYLE)
+    status, out, err = cli("-f", str(script), env={"HOME": "/home/t"})
+    assert status == 0, err
+    assert out == GUESTFISH_STYLE_OUT % "/home/t"
+    assert "s.gk:16: unknown command 'nosuchcmd'" in err and "s.gk:17:" in err
+
+
+def test_first_error_stops_a_script_with_status_1(tmp_path):
+    script = tmp_path / "s.gk"
+    script.write_text("echo a\n!exit 3\necho never\n")
+    status, out, err = cli("-f", str(script))
+    assert (status, out) == (1, "a\n") and "status 3" in err
+    status, out, err = cli(stdin="echo a\nnosuch\necho never\n")
+    assert (status, out) == (1, "a\n")
+    status, out, err = cli("echo", "a", ":", "nosuch")
+    assert (status, out) == (1, "")          # command-line mistakes show before running
+    status, out, err = cli("-f", str(script), "echo", "x")
+    assert status == 1 and "either a script or commands" in err
+
+
+def test_pipes_reach_what_the_handle_writes_to_stdout_too(tmp_path):
+    # help writes through the shell; the pipe's reader ending early is not an error ...
+    status, out, err = cli(stdin="help | head -1\nlist-commands | grep -c .\necho end\n")
+    assert status == 0, err
+    first, count, end = out.splitlines()
+    assert first.startswith("Commands") and int(count) > 100 and end == "end"
+    # ... unless --pipe-error
+    big = "list-commands | true\n" * 3 + "echo end\n"
+    status, out, err = cli("--pipe-error", stdin=big)
+    assert status == 1 and "writing to the pipe failed" in err and "end" not in out
+
+
+def test_events_run_host_commands_with_event_details():
+    status, out, err = cli(
+        "event", "bye", "close", "echo closed: $EVENT [$#]", ":",
+        "event", "x", "close,trace", "echo traced $EVENT", ":",
+        "event", "y", "*", "true", ":",
+        "list-events", ":", "delete-event", "x", ":", "-delete-event", "x", ":",
+        "list-events")
+    assert status == 0, err
+    assert out == ('"bye" (0): close: echo closed: $EVENT [$#]\n'
+                   '"x" (1): close,trace: echo traced $EVENT\n'
+                   '"y" (2): *: true\n'
+                   '"bye" (0): close: echo closed: $EVENT [$#]\n'
+                   '"y" (2): *: true\n'
+                   'closed: close [0]\n')
+    assert "delete-event: x: no such event handler" in err
+
+
+def test_trace_events_get_the_message():
+    status, out, err = cli("event", "t", "trace", 'echo "T:$1"', ":", "set-trace", "true",
+                           ":", "get-memsize")
+    assert status == 0, err
+    assert any(l.startswith("T:") and "get_memsize" in l for l in out.splitlines()), out
+
+
+def test_reopen_keeps_settings_not_drives(tmp_path):
+    status, out, err = cli("set-memsize", "700", ":", "set-autosync", "false", ":",
+                           "reopen", ":", "get-memsize", ":", "get-autosync")
+    assert (status, out) == (0, "700\nfalse\n"), err
+
+
+def test_time_setenv_lcd_and_help(tmp_path):
+    status, out, err = cli("lcd", str(tmp_path), ":", "!pwd", stdin=None)
+    assert status == 1          # '!' is not a command on the command line, as guestfish
+    status, out, err = cli(stdin="lcd %s\n!pwd\nhelp -l | grep -c '^  edit '\n"
+                                 "help sparse\nnosuch\n" % tmp_path)
+    lines = out.splitlines()
+    assert lines[0] == str(tmp_path) and lines[1] == "1"
+    assert "usage: sparse FILE SIZE" in out
+    assert status == 1
+
+
+def test_cmd_help_option():
+    status, out, err = cli("--cmd-help", "glob")
+    assert status == 0 and out.startswith("usage: glob CMD")
+    status, out, err = cli("--cmd-help")
+    assert status == 0 and "list-events" in out and "mkfs" in out
+
+
+def test_keys_from_stdin_prompt_free_and_echo_keys_options_parse():
+    status, out, err = cli("--keys-from-stdin", "--echo-keys", "--pipe-error", "-n",
+                           "echo", "ok")
+    assert (status, out) == (0, "ok\n"), err
+
+
+# ---- -N prepared disks ----------------------------------------------------------------------
+
+def test_prepared_disk_specs_and_calls():
+    from guestkit.cli import prepared
+    g = Recorder(launched=False)
+    specs = ["fs:ext4:64M", "blank.img=disk", "lvfs:/dev/vg0/root::32M:gpt",
+             "bootroot:vfat:xfs:1G:100M"]
+    prepared.prepare_disks(g, specs)
+    assert g.calls[:2] == [
+        ("disk_create", ("test1.img", "raw", 64 << 20), {"preallocation": "sparse"}),
+        ("add_drive_opts", ("test1.img",), {"format": "raw", "readonly": False})]
+    assert g.calls[2][1] == ("blank.img", "raw", 1 << 30)
+    g = Recorder({"list_devices": ["/dev/sda", "/dev/sdb", "/dev/sdc", "/dev/sdd",
+                                   "/dev/sde"]})
+    prepared.format_disks(g, specs)
+    assert [c for c in g.calls if c[0] != "list_devices"] == [
+        ("part_disk", ("/dev/sdb", "mbr")), ("mkfs", ("ext4", "/dev/sdb1")),
+        ("part_disk", ("/dev/sdd", "gpt")), ("pvcreate", ("/dev/sdd1",)),
+        ("vgcreate", ("vg0", ["/dev/sdd1"])), ("lvcreate_free", ("root", "vg0", 100)),
+        ("mkfs", ("ext2", "/dev/vg0/root")),
+        ("part_init", ("/dev/sde", "mbr")), ("part_add", ("/dev/sde", "p", 64, 204863)),
+        ("part_add", ("/dev/sde", "p", 204864, -64)), ("mkfs", ("vfat", "/dev/sde1")),
+        ("mkfs", ("xfs", "/dev/sde2"))]
+    for bad, msg in [("nope", "unknown type 'nope'"), ("disk:1G:x", "too many"),
+                     ("lv:vg/lv", "/dev/VG/LV"), ("disk:1Q", "size")]:
+        with pytest.raises(CliError, match=msg):
+            prepared.parse_specs([bad])
+    status, out, err = cli("-N", "help")
+    assert status == 0 and "bootrootlv" in out
