@@ -298,10 +298,12 @@ def mount_inspected(g, o):
 
 def mount_all(g, o):
     """Mount the -m filesystems (the handle must be launched).  Without explicit options,
-    read-only mode mounts with 'ro'."""
+    read-only mode mounts with 'ro', except when the only disks are -N ones (new, made
+    writable: --ro does not apply to them, as in guestfish)."""
+    readonly = o.readonly and not (o.new and not o.drives)
     for dev, mp, opts, fstype in o.mounts:
         if opts is None:
-            opts = "ro" if o.readonly else ""
+            opts = "ro" if readonly else ""
         if fstype is not None:
             g.mount_vfs(opts, fstype, dev, mp)
         else:

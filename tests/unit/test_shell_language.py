@@ -476,3 +476,13 @@ def test_prepared_disk_specs_and_calls():
             prepared.parse_specs([bad])
     status, out, err = cli("-N", "help")
     assert status == 0 and "bootrootlv" in out
+
+
+def test_mounts_on_new_disks_only_are_writable():
+    for argv, opts in [(["-N", "fs", "-m", "/dev/sda1"], ""),
+                       (["-N", "fs", "-a", "x.img", "-m", "/dev/sda1"], "ro"),
+                       (["-a", "x.img", "-m", "/dev/sda1"], "ro"),
+                       (["--rw", "-a", "x.img", "-m", "/dev/sda1"], "")]:
+        g = Recorder()
+        options.mount_all(g, options.parse_options(argv))
+        assert g.calls == [("mount_options", (opts, "/dev/sda1", "/"))], argv
