@@ -300,7 +300,7 @@ def mount_all(g, o):
     """Mount the -m filesystems (the handle must be launched).  Without explicit options,
     read-only mode mounts with 'ro', except when the only disks are -N ones (new, made
     writable: --ro does not apply to them, as in guestfish)."""
-    readonly = o.readonly and not (o.new and not o.drives)
+    readonly = o.readonly and not (getattr(o, "new", None) and not getattr(o, "drives", 1))
     for dev, mp, opts, fstype in o.mounts:
         if opts is None:
             opts = "ro" if readonly else ""

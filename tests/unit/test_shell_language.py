@@ -383,12 +383,13 @@ def test_first_error_stops_a_script_with_status_1(tmp_path):
 
 def test_pipes_reach_what_the_handle_writes_to_stdout_too(tmp_path):
     # help writes through the shell; the pipe's reader ending early is not an error ...
-    status, out, err = cli(stdin="help | head -1\nlist-commands | grep -c .\necho end\n")
+    status, out, err = cli(stdin="help | head -1\nlist-commands | grep -c .\n"
+                                 "echo %s | true\necho end\n" % ("x" * (1 << 20)))
     assert status == 0, err
     first, count, end = out.splitlines()
     assert first.startswith("Commands") and int(count) > 100 and end == "end"
     # ... unless --pipe-error
-    big = "list-commands | true\n" * 3 + "echo end\n"
+    big = "echo %s | true\n" % ("x" * (1 << 20)) + "echo end\n"     # more than a pipe holds
     status, out, err = cli("--pipe-error", stdin=big)
     assert status == 1 and "writing to the pipe failed" in err and "end" not in out
 
@@ -486,3 +487,9 @@ def test_mounts_on_new_disks_only_are_writable():
         g = Recorder()
         options.mount_all(g, options.parse_options(argv))
         assert g.calls == [("mount_options", (opts, "/dev/sda1", "/"))], argv
+    # the tools call it with their own namespace (no -N there)
+    import argparse
+    g = Recorder()
+    options.mount_all(g, argparse.Namespace(readonly=True, mounts=[("/dev/sda1", "/", None,
+                                                                     None)]))
+    assert g.calls == [("mount_options", ("ro", "/dev/sda1", "/"))]
