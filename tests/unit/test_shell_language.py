@@ -493,3 +493,23 @@ def test_mounts_on_new_disks_only_are_writable():
     options.mount_all(g, argparse.Namespace(readonly=True, mounts=[("/dev/sda1", "/", None,
                                                                      None)]))
     assert g.calls == [("mount_options", ("ro", "/dev/sda1", "/"))]
+
+
+def test_the_guides_shell_example_is_valid():
+    """Every line of the script in docs/guide.md parses and names a real command with the
+    right arguments (the example itself was run against an appliance when written)."""
+    text = open(os.path.join(HERE, "docs", "guide.md")).read()
+    start = text.index("#!/usr/bin/guestkit -f\n", text.index("## The shell"))
+    block = text[start:text.index("```", start)]
+    sh = shell.Shell(lambda: Recorder(launched=False), out=io.StringIO())
+    kinds = []
+    lines = block.splitlines()
+    for i, raw in enumerate(lines):
+        line = parse_line(raw)
+        if line is None or (i and lines[i - 1].startswith("upload -<<")) or raw == "END":
+            continue
+        kinds.append(line.kind)
+        if line.kind == "command":
+            sh.prepare(["upload", "/dev/null", line.words[-1]] if line.words[0] == "upload"
+                       else line.words)
+    assert {"command", "host", "inline"} <= set(kinds)
