@@ -90,8 +90,12 @@ def _run(shell, opts):
     try:
         groups = split_commands(opts.commands)
         cmds = [shell.prepare(words) for words in groups]   # mistakes show before launch
-        script = open(opts.file, encoding="utf-8", errors="surrogateescape") \
-            if opts.file is not None else None
+        script = None
+        if opts.file is not None:
+            try:
+                script = open(opts.file, encoding="utf-8", errors="surrogateescape")
+            except OSError as e:
+                raise CliError("-f %s: %s" % (opts.file, e.strerror or e)) from None
         if opts.new:
             from .prepared import prepare_disks
             prepare_disks(shell.g, opts.new)

@@ -501,15 +501,18 @@ def test_the_guides_shell_example_is_valid():
     text = open(os.path.join(HERE, "docs", "guide.md")).read()
     start = text.index("#!/usr/bin/guestkit -f\n", text.index("## The shell"))
     block = text[start:text.index("```", start)]
-    sh = shell.Shell(lambda: Recorder(launched=False), out=io.StringIO())
-    kinds = []
-    lines = block.splitlines()
-    for i, raw in enumerate(lines):
-        line = parse_line(raw)
-        if line is None or (i and lines[i - 1].startswith("upload -<<")) or raw == "END":
-            continue
-        kinds.append(line.kind)
-        if line.kind == "command":
-            sh.prepare(["upload", "/dev/null", line.words[-1]] if line.words[0] == "upload"
-                       else line.words)
-    assert {"command", "host", "inline"} <= set(kinds)
+    g = Recorder({"glob_expand": []}, launched=False)
+    err = io.StringIO()
+    sh = shell.Shell(lambda: g, out=io.StringIO(), err=err)
+    hosts = []
+    sh.host = hosts.append                          # the host commands are not run here
+    assert sh.run_input(io.StringIO(block), interactive=False) == 0, err.getvalue()
+    names = [c[0] for c in g.calls]
+    assert names[:3] == ["disk_create", "add_drive_opts", "launch"]
+    assert names.count("write") == 4 and "upload" in names and "cat" in names
+    assert hosts == ["ls -s test1.img"]
+
+
+def test_missing_script_file():
+    status, out, err = cli("-f", "/nonexistent/script.gk")
+    assert status == 1 and "-f /nonexistent/script.gk: No such file or directory" in err
