@@ -516,3 +516,16 @@ def test_the_guides_shell_example_is_valid():
 def test_missing_script_file():
     status, out, err = cli("-f", "/nonexistent/script.gk")
     assert status == 1 and "-f /nonexistent/script.gk: No such file or directory" in err
+
+
+def test_an_executable_script_with_a_shebang_line(tmp_path):
+    """#!/usr/bin/guestkit -f scripts: the kernel runs 'guestkit -f SCRIPT'."""
+    wrapper = tmp_path / "guestkit"
+    wrapper.write_text('#!/bin/sh\nPYTHONPATH=%s exec %s -m guestkit.cli "$@"\n'
+                       % (HERE, sys.executable))
+    wrapper.chmod(0o755)
+    script = tmp_path / "hello"
+    script.write_text("#!%s -f\n# says hello\n\necho hello, world\n" % wrapper)
+    script.chmod(0o755)
+    p = subprocess.run([str(script)], capture_output=True, text=True, timeout=120)
+    assert (p.returncode, p.stdout) == (0, "hello, world\n"), p.stderr
