@@ -529,3 +529,22 @@ def test_an_executable_script_with_a_shebang_line(tmp_path):
     script.chmod(0o755)
     p = subprocess.run([str(script)], capture_output=True, text=True, timeout=120)
     assert (p.returncode, p.stdout) == (0, "hello, world\n"), p.stderr
+
+
+def test_display_more_and_man_run_host_programs(monkeypatch, tmp_path):
+    files = {"/img.png": b"PNG"}
+    g = Recorder({"download": lambda r, l: open(l, "wb").write(files[r])})
+    sh = shell.Shell(lambda: g, out=io.StringIO())
+    ran = []
+    sh.host = ran.append
+    monkeypatch.setenv("GUESTFISH_DISPLAY_IMAGE", "eog")
+    monkeypatch.delenv("GUESTKIT_DISPLAY_IMAGE", raising=False)
+    monkeypatch.setenv("PAGER", "most")
+    sh.run_line("display /img.png")
+    sh.run_line("more /img.png")
+    sh.run_line("less /img.png")
+    assert [r.split()[0] for r in ran] == ["eog", "most", "less"]
+    assert all(r.endswith("/img.png") for r in ran)
+    out = io.StringIO()
+    shell.Shell(lambda: g, out=out).run_line("man")
+    assert out.getvalue().startswith("usage: guestkit") and "docs/guide.md" in out.getvalue()
