@@ -157,6 +157,9 @@ _OPTIONS = {
     "no-dest-paths": (False, lambda o, v: setattr(o, "dest_paths", False)),
     "selinux": (False, lambda o, v: None),          # guestfish: kept for old scripts, no-op
     "new": (True, lambda o, v: o.new.append(v)),
+    # --cmd-help [CMD] (its argument is optional) is read in parse_options; listed here so
+    # that everything made from this table (completion, man page) knows it
+    "cmd-help": (False, lambda o, v: setattr(o, "cmd_help", "")),
     "help": (False, lambda o, v: setattr(o, "help", True)),
     "version": (False, lambda o, v: setattr(o, "version", True)),
 }

@@ -51,9 +51,27 @@ class Command:
         self.optargs = dict(optargs or {})
         self.builtin = builtin
         self.quiet = quiet
+        self.more = []          # more (args, optargs) to run: copy-in A B /dir
 
     def __repr__(self):
         return "Command(%r, %r, %r)" % (self.name, self.args, self.optargs)
+
+
+def _each_first(action, words):
+    """The words of one call, or of one call per first argument for an action that takes
+    several in the shell (``copy-in A B /dir`` is ``copy-in A /dir`` and ``copy-in B
+    /dir``)."""
+    n = len(action.args)
+    if not action.fish_many or n < 2:
+        return [words]
+    known = {k.name for k in action.optargs}
+    given = next((i for i, w in enumerate(words)
+                  if ":" in w and w.partition(":")[0] in known), len(words))
+    if given <= n:
+        return [words]
+    extra = given - n                   # the first argument given extra + 1 times
+    tail = list(words[extra + 1:])
+    return [[w] + tail for w in words[:extra + 1]]
 
 
 class Source:
@@ -149,8 +167,11 @@ class Shell:
             b.check(rest)
             return Command(word, None, rest, builtin=b, quiet=quiet)
         action = find_action(word)
-        args, optargs = parse_args(action, rest, readonly=self.readonly)
-        return Command(shell_name(action.name), action, args, optargs, quiet=quiet)
+        calls = [parse_args(action, words, readonly=self.readonly)
+                 for words in _each_first(action, rest)]
+        cmd = Command(shell_name(action.name), action, *calls[0], quiet=quiet)
+        cmd.more = calls[1:]
+        return cmd
 
     def run(self, cmd):
         """Run a prepared command; False when the shell should stop (quit)."""
@@ -162,18 +183,22 @@ class Shell:
                 self.current = saved
             self.out.flush()
             return result is not False
+        for args, optargs in [(cmd.args, cmd.optargs)] + cmd.more:
+            self._call(cmd.action, args, optargs)
+        return True
+
+    def _call(self, action, args, optargs):
         g = self.g
-        if needs_appliance(cmd.action) and g.is_config():
+        if needs_appliance(action) and g.is_config():
             g.launch()
-        args = [self.read_key(a.name) if isinstance(a, AskKey) else a for a in cmd.args]
+        args = [self.read_key(a.name) if isinstance(a, AskKey) else a for a in args]
         self.out.flush()       # before the handle may write to /dev/stdout itself
         try:
-            result = getattr(g, cmd.action.name)(*args, **cmd.optargs)
+            result = getattr(g, action.name)(*args, **optargs)
         finally:
             if self._after_call is not None:
                 self._after_call()
-        print_result(cmd.action.ret, result, self.out)
-        return True
+        print_result(action.ret, result, self.out)
 
     def read_key(self, name):
         """A key or passphrase the command left out: from standard input with

@@ -548,3 +548,19 @@ def test_display_more_and_man_run_host_programs(monkeypatch, tmp_path):
     out = io.StringIO()
     shell.Shell(lambda: g, out=out).run_line("man")
     assert out.getvalue().startswith("usage: guestkit") and "docs/guide.md" in out.getvalue()
+
+
+def test_copy_in_and_out_take_several_sources():
+    g = Recorder()
+    sh = shell.Shell(lambda: g, out=io.StringIO())
+    sh.run_line("copy-in a b 'c d' /dir")
+    sh.run_line("copy-out /x /y . owners:true")
+    sh.run_line("copy-in a /dir")
+    assert g.calls == [("copy_in", ("a", "/dir")), ("copy_in", ("b", "/dir")),
+                       ("copy_in", ("c d", "/dir")),
+                       ("copy_out", ("/x", "."), {"owners": True}),
+                       ("copy_out", ("/y", "."), {"owners": True}),
+                       ("copy_in", ("a", "/dir"))]
+    with pytest.raises(CliError, match="expects 2 arguments"):
+        sh.prepare(["copy-in", "/dir"])
+    assert [a.name for a in ACTIONS.values() if a.fish_many] == ["copy_in", "copy_out"]
