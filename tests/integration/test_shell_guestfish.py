@@ -78,6 +78,9 @@ more /dir/hello
 lcd %(local)s
 download /dir/hello local.txt
 !cat local.txt
+!mkdir src && echo A > src/a.txt && echo B > src/b.txt
+copy-in src/a.txt src/b.txt /dir
+glob cat /dir/?.txt
 event ev close "echo closed: $EVENT"
 luks-format /dev/sdb 0
 cryptsetup-open /dev/sdb lk
@@ -110,6 +113,8 @@ bye
 world
 bye
 world
+A
+B
 ext2
 Guest's label: /home/gk/x
 SCRATCH
