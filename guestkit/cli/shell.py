@@ -211,17 +211,16 @@ class Shell:
                                % name)
             return line.rstrip("\n")
         try:
-            tty = open("/dev/tty", "r+")
+            fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
         except OSError:
             raise CliError("%s: a key is needed and there is no terminal to ask it on; give "
                            "it with --keys-from-stdin" % name) from None
-        with tty:
-            if self.echo_keys:
-                tty.write(prompt)
-                tty.flush()
-                return tty.readline().rstrip("\n")
-            import getpass
-            return getpass.getpass(prompt, stream=tty)
+        with io.FileIO(fd, "r+") as tty:
+            if not self.echo_keys:
+                import getpass
+                return getpass.getpass(prompt)      # on /dev/tty, echo off
+            tty.write(prompt.encode())
+            return tty.readline().decode("utf-8", "surrogateescape").rstrip("\r\n")
 
     def host(self, command):
         """Run COMMAND with the host shell (/bin/sh, as system(3)); CliError if it fails."""

@@ -564,3 +564,47 @@ def test_copy_in_and_out_take_several_sources():
     with pytest.raises(CliError, match="expects 2 arguments"):
         sh.prepare(["copy-in", "/dir"])
     assert [a.name for a in ACTIONS.values() if a.fish_many] == ["copy_in", "copy_out"]
+
+
+KEY_CHILD = """
+import sys
+sys.path.insert(0, %r)
+from guestkit.cli import shell
+class G:
+    def is_config(self): return 0
+    def cryptsetup_open(self, dev, key, name, readonly=None): print("KEY=[%%s]" %% key)
+sh = shell.Shell(lambda: G(), echo_keys=%r)
+sh.run_line("cryptsetup-open /dev/sda2 name")
+"""
+
+
+@pytest.mark.parametrize("echo", [False, True])
+def test_keys_are_asked_on_the_terminal(echo):
+    """A key left out is asked on the controlling terminal, not echoed unless
+    --echo-keys."""
+    import pty
+    import select
+    pid, fd = pty.fork()
+    if pid == 0:                                     # the child: the pty is its terminal
+        os.execv(sys.executable, [sys.executable, "-c", KEY_CHILD % (HERE, echo)])
+    seen = b""
+    try:
+        while b"passphrase" not in seen:
+            assert select.select([fd], [], [], 60)[0], seen
+            seen += os.read(fd, 4096)
+        assert b'Enter key or passphrase ("key"): ' in seen
+        os.write(fd, b"s3cret\r")
+        while b"KEY=" not in seen or not seen.endswith(b"\n"):
+            assert select.select([fd], [], [], 60)[0], seen
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(fd)
+        os.waitpid(pid, 0)
+    assert b"KEY=[s3cret]" in seen
+    assert seen.count(b"s3cret") == (2 if echo else 1), seen
