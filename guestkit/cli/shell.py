@@ -321,8 +321,8 @@ class Shell:
         try:
             try:
                 return self.run(cmd)
-            except OSError as e:
-                if e.errno != errno.EPIPE:
+            except ERRORS as e:     # OSError, or the handle's Error for its own writes
+                if getattr(e, "errno", None) != errno.EPIPE:
                     raise
                 broken = e
                 return True

@@ -69,6 +69,7 @@ download /dir/hello - | wc -l
 touch /dir/big
 truncate-size /dir/big 1M
 filesize /dir/big
+download /dir/big - | head -c 10 | wc -c
 fallocate64 /dir/big2 2K
 filesize /dir/big2
 time sync
@@ -106,6 +107,7 @@ HELLO
 WORLD
 2
 1048576
+10
 2048
 elapsed time: %(elapsed)s seconds
 %(yes)s
