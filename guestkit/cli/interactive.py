@@ -24,18 +24,59 @@ _GUEST_FILE_BUILTINS = ("more", "less", "edit", "vi", "emacs", "display")
 _MAX_GUEST_MATCHES = 2000
 
 
+def prompt_string(name, default=""):
+    """$GUESTKIT_<NAME>, else $GUESTFISH_<NAME> (PS1, OUTPUT, INIT, RESTORE: see guestfish(1)
+    "PROMPT"), with its escapes: \\\\ \\[ \\] (around invisible characters, for
+    readline) \\a \\e \\n \\r \\NNN (octal) \\xNN (hex)."""
+    text = os.environ.get("GUESTKIT_" + name)
+    if text is None:
+        text = os.environ.get("GUESTFISH_" + name)
+    if text is None:
+        return default
+    out, i = [], 0
+    simple = {"\\": "\\", "[": "\001", "]": "\002", "a": "\a", "e": "\033",
+              "n": "\n", "r": "\r"}
+    while i < len(text):
+        c = text[i]
+        if c != "\\" or i + 1 >= len(text):
+            out.append(c)
+            i += 1
+            continue
+        e = text[i + 1]
+        octal = text[i + 1:i + 4]
+        if e in simple:
+            out.append(simple[e])
+            i += 2
+        elif len(octal) == 3 and all(d in "01234567" for d in octal):
+            out.append(chr(int(octal, 8)))
+            i += 4
+        elif e == "x" and len(text[i + 2:i + 4]) == 2 and all(
+                d in "0123456789abcdefABCDEF" for d in text[i + 2:i + 4]):
+            out.append(chr(int(text[i + 2:i + 4], 16)))
+            i += 4
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
 def run_interactive(shell):
     """Read and run lines typed at the terminal until quit or end of input; errors are
     reported and the shell goes on.  Always status 0, as guestfish."""
     from .shell import BANNER, ERRORS, PROMPT, Source
     rl = setup_readline(shell)
-    shell.out.write(BANNER)
+    prompt = prompt_string("PS1", PROMPT)
+    before_output = prompt_string("OUTPUT")
+    shell.out.write(prompt_string("INIT") + BANNER)
     shell.out.flush()
     source = Source(lambda: _input(""), None)       # more lines (here-documents)
     try:
         while True:
             try:
-                line = input(PROMPT)
+                line = input(prompt)
+                if before_output:
+                    shell.out.write(before_output)
+                    shell.out.flush()
             except EOFError:
                 shell.out.write("\n")
                 break
@@ -54,6 +95,10 @@ def run_interactive(shell):
     finally:
         if rl is not None:
             save_history(rl)
+        restore = prompt_string("RESTORE")
+        if restore:
+            shell.out.write(restore)
+            shell.out.flush()
     return 0
 
 

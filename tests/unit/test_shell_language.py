@@ -608,3 +608,28 @@ def test_keys_are_asked_on_the_terminal(echo):
         os.waitpid(pid, 0)
     assert b"KEY=[s3cret]" in seen
     assert seen.count(b"s3cret") == (2 if echo else 1), seen
+
+
+def test_prompt_strings_from_the_environment(monkeypatch):
+    monkeypatch.setenv("GUESTFISH_PS1", r"\[\e[1;32m\]><fs>\[\e[0m\] \x41\101\\")
+    monkeypatch.setenv("GUESTFISH_INIT", "<init>")
+    monkeypatch.setenv("GUESTKIT_OUTPUT", "<out>")
+    monkeypatch.setenv("GUESTFISH_RESTORE", "<restore>")
+    assert interactive.prompt_string("PS1") == "\001\033[1;32m\002><fs>\001\033[0m\002 AA\\"
+    lines = iter(["echo hi"])
+    prompts = []
+
+    def fake_input(prompt):
+        prompts.append(prompt)
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+    monkeypatch.setattr("builtins.input", fake_input)
+    monkeypatch.setattr(interactive, "setup_readline", lambda sh: None)
+    out = io.StringIO()
+    assert shell.Shell(lambda: Recorder(), out=out).run_input(io.StringIO(),
+                                                             interactive=True) == 0
+    assert prompts == [interactive.prompt_string("PS1")] * 2
+    text = out.getvalue()
+    assert text.startswith("<init>Welcome") and text.endswith("<out>hi\n\n<restore>")
