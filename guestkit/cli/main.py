@@ -3,7 +3,8 @@
 import sys
 
 from . import CliError
-from .options import USAGE, configure_handle, mount_all, mount_inspected, parse_options
+from .options import (USAGE, configure_handle, mount_all, mount_inspected,
+                      open_encrypted_disks, parse_options)
 from .parse import split_commands
 from .progress import ProgressBars, wanted as progress_wanted
 from .shell import ERRORS, Shell, report
@@ -107,6 +108,7 @@ def _run(shell, opts):
                 from .prepared import format_disks
                 format_disks(shell.g, opts.new)
             if opts.inspector:
+                open_encrypted_disks(shell.g, opts, shell.read_key)
                 mount_inspected(shell.g, opts)
             mount_all(shell.g, opts)
         if cmds:

@@ -29,6 +29,9 @@ options:
                           mount DEV (at / by default) after launching
   -i, --inspector         inspect the disks and mount the operating system's
                           filesystems where it mounts them (read-only unless --rw)
+  --key ID:key:KEY, --key ID:file:FILE
+                          with -i, the key of the LUKS device ID (device or UUID);
+                          other keys are asked for
   -N, --new [FILE=]TYPE   create a prepared disk (test1.img, ...) and add it;
                           -N help lists the types
   -f, --file SCRIPT       read commands from SCRIPT
@@ -93,6 +96,7 @@ class Options:
         self.autosync = True        # -n/--no-sync: False
         self.dest_paths = True      # --no-dest-paths: no guest paths in completion
         self.new = []               # -N [FILENAME=]TYPE: prepared disks (see prepared.py)
+        self.keys = []              # --key ID:key:KEY | ID:file:FILE, for -i
         self.cmd_help = None        # --cmd-help [CMD]: "" for the list
         self.help = False
         self.version = False
@@ -157,6 +161,7 @@ _OPTIONS = {
     "no-dest-paths": (False, lambda o, v: setattr(o, "dest_paths", False)),
     "selinux": (False, lambda o, v: None),          # guestfish: kept for old scripts, no-op
     "new": (True, lambda o, v: o.new.append(v)),
+    "key": (True, lambda o, v: o.keys.append(v)),
     # --cmd-help [CMD] (its argument is optional) is read in parse_options; listed here so
     # that everything made from this table (completion, man page) knows it
     "cmd-help": (False, lambda o, v: setattr(o, "cmd_help", "")),
@@ -284,6 +289,28 @@ def prompt_for_credentials(g, stdin=None, stderr=None):
             g.set_libvirt_requested_credential(i, answer.encode())
     g.set_event_callback(ask, guestkit.EVENT_LIBVIRT_AUTH)
     return True
+
+
+def open_encrypted_disks(g, o, ask):
+    """-i on encrypted guests: open every LUKS device (as luks-UUID) with the key a --key
+    selector gives for its device name or UUID, else with ASK(device) (the shell asks on
+    the terminal, or reads standard input with --keys-from-stdin), and activate the volume
+    groups inside (the handle must be launched)."""
+    from ..tools.common import ToolError, open_encrypted, parse_key_selector
+
+    class Keys:
+        def __init__(self):
+            self.selectors = [parse_key_selector(s) for s in o.keys]
+
+        def key_for(self, device, uuid):
+            for ident, key in self.selectors:
+                if ident in (device, uuid):
+                    return key
+            return ask(device)
+    try:
+        open_encrypted(g, Keys())
+    except ToolError as e:
+        raise CliError(str(e)) from None
 
 
 def mount_inspected(g, o):

@@ -38,6 +38,14 @@ def wrapper(tmp_path):
     return str(path)
 
 
+def luks_uuid(image):
+    """The LUKS UUID of IMAGE, read on the host (the header is plain)."""
+    with open(image, "rb") as f:
+        head = f.read(512)
+    assert head[:6] == b"LUKS\xba\xbe", head[:8]
+    return head[168:168 + 40].rstrip(b"\0").decode()
+
+
 @pytest.fixture(scope="module")
 def scratch(tmp_path_factory):
     """A 64 MiB raw image holding an ext4 made on the host, and a blank 32 MiB one."""
@@ -85,7 +93,13 @@ glob cat /dir/?.txt
 event ev close "echo closed: $EVENT"
 luks-format /dev/sdb 0
 cryptsetup-open /dev/sdb lk
-mkfs ext2 /dev/mapper/lk
+mkfs ext2 /dev/mapper/lk label:ENCROOT
+mkdir /m
+mount /dev/mapper/lk /m
+mkdir /m/etc
+write /m/etc/os-release "ID=debian\nVERSION_ID=12\nPRETTY_NAME=\"Secret OS\"\n"
+write /m/etc/fstab "LABEL=ENCROOT / ext2 defaults 0 1\n"
+umount /m
 vfs-type /dev/mapper/lk
 cryptsetup-close /dev/mapper/lk
 echo "Guest's" 'label:' ~/x
@@ -160,6 +174,14 @@ def test_a_guestfish_script_on_a_real_appliance(scratch, tmp_path):
     assert errors[1].startswith("guestkit: error: %s:%d: " % (
         script, text.index("cat /nonexistent") + 1))
     assert "/nonexistent" in errors[1]
+    # -i on the encrypted disk the script made: the key comes from standard input
+    q = subprocess.run([sys.executable, "-m", "guestkit.cli", "-a", blank, "-i",
+                        "--keys-from-stdin", "cat", "/etc/os-release", ":", "mounts"],
+                       input="pass word\n", capture_output=True, text=True, timeout=600,
+                       cwd=HERE, env=guestkit_env())
+    assert q.returncode == 0, q.stderr
+    assert q.stdout.startswith("ID=debian\nVERSION_ID=12\nPRETTY_NAME=\"Secret OS\"\n")
+    assert q.stdout.endswith("/dev/mapper/luks-%s\n" % luks_uuid(blank))
 
 
 MANUAL_EXAMPLE = """\

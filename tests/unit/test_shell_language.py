@@ -633,3 +633,27 @@ def test_prompt_strings_from_the_environment(monkeypatch):
     assert prompts == [interactive.prompt_string("PS1")] * 2
     text = out.getvalue()
     assert text.startswith("<init>Welcome") and text.endswith("<out>hi\n\n<restore>")
+
+
+def test_inspector_opens_encrypted_disks_with_keys():
+    vfs = {"/dev/sda1": "ext4", "/dev/sda2": "crypto_LUKS", "/dev/sdb1": "crypto_LUKS"}
+    opened = []
+
+    def cryptsetup_open(dev, key, name):
+        opened.append(name)
+    g = Recorder({"list_partitions": ["/dev/sda1", "/dev/sda2", "/dev/sdb1"],
+                  "list_devices": ["/dev/sda", "/dev/sdb"],
+                  "lvs": lambda: ["/dev/vg/root"] if len(opened) == 2 else [],
+                  "vfs_type": lambda d: vfs.get(d, ""),
+                  "luks_uuid": lambda d: "uuid-" + d[-4:],
+                  "cryptsetup_open": cryptsetup_open})
+    o = options.parse_options(["-i", "--key", "uuid-sdb1:key:from option"])
+    asked = []
+    options.open_encrypted_disks(g, o, lambda dev: asked.append(dev) or "typed")
+    assert asked == ["/dev/sda2"]
+    assert [c[1] for c in g.calls if c[0] == "cryptsetup_open"] == [
+        ("/dev/sda2", "typed", "luks-uuid-sda2"), ("/dev/sdb1", "from option",
+                                                   "luks-uuid-sdb1")]
+    assert ("lvm_scan", (True,)) in g.calls
+    with pytest.raises(CliError, match="expecting ID:key:PASSPHRASE"):
+        options.open_encrypted_disks(g, options.parse_options(["--key", "nonsense"]), None)
