@@ -6,7 +6,8 @@ Modules: ``options`` (command-line options and the handle set-up they mean), ``l
 (one line of guestfish's language: quoting, comments, ``!``, ``<!``, pipes, ``-CMD``),
 ``parse`` (splitting on ``:``, finding actions, turning words into arguments, size
 suffixes), ``builtins`` (the shell's own commands: echo, time, glob, edit, ...),
-``handlers`` (``event`` handlers), ``prepared`` (``-N`` disks), ``output`` (printing a
+``handlers`` (``event`` handlers), ``prepared`` (``-N`` disks), ``winpath`` (``win:``
+paths), ``output`` (printing a
 result by its return kind), ``helptext`` (help and usage), ``shell`` (running commands and
 scripts), ``interactive`` (prompt, history, completion) and ``main`` (the entry point).
 """

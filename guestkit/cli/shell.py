@@ -11,8 +11,8 @@ import subprocess
 import sys
 import tempfile
 
-from ..actions.table import LAUNCHED
-from . import CliError
+from ..actions.table import LAUNCHED, DevOrPath, Pathname
+from . import CliError, winpath
 from .builtins import BUILTINS
 from .handlers import EventHandlers
 from .lexer import parse_line
@@ -23,6 +23,9 @@ PROMPT = "><gk> "
 BANNER = ("Welcome to guestkit, the shell for virtual-machine disk images.\n"
           "Type 'help' for the commands, 'help CMD' for one of them, 'man' for the shell's\n"
           "language, 'quit' to leave.\n\n")
+
+#: argument kinds where a win:C:\\path may stand for a guest path
+_PATH_KINDS = (Pathname, DevOrPath)
 
 #: what a failing command may raise: our own mistakes, guestkit.Error (a RuntimeError),
 #: ClosedHandle (a ValueError), argument type errors, host I/O errors
@@ -191,7 +194,10 @@ class Shell:
         g = self.g
         if needs_appliance(action) and g.is_config():
             g.launch()
-        args = [self.read_key(a.name) if isinstance(a, AskKey) else a for a in args]
+        args = [self.read_key(a.name) if isinstance(a, AskKey)
+                else winpath.resolve(g, a) if isinstance(k, _PATH_KINDS) and
+                winpath.is_win_path(a) else a
+                for k, a in zip(action.args, args)]
         self.out.flush()       # before the handle may write to /dev/stdout itself
         try:
             result = getattr(g, action.name)(*args, **optargs)

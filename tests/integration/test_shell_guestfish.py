@@ -294,3 +294,36 @@ def test_interactive_prepared_disk_completion_history(tmp_path):
     assert "mkdir-p /some/where" in history and "quit" in history
     assert any(h.startswith("ls /some/where/") for h in history), history
     assert stat.S_ISREG(os.stat(tmp_path / "test1.img").st_mode)
+
+
+WINDOWS_SCRIPT = r"""
+ls 'win:c:\program files'
+is-dir 'win:C:\Users\PUBLIC'
+is-file win:\windows\system32\cmd.exe
+-is-dir win:e:\
+mount-ro /dev/sdb1 "/Program Files (x86)"
+is-dir 'win:e:\program files\data'
+"""
+
+
+def test_windows_paths_on_a_windows_layout_guest(tmp_path):
+    """win:DRIVE:\\path arguments on a Windows-layout guest (tests/windows_image.py),
+    mounted with -i: drive letters through inspection and the mounts, any letter case."""
+    import guestkit
+    from tests.windows_image import build_windows
+    disks = [make_image(tmp_path / "win1.img", 96), make_image(tmp_path / "win2.img", 48)]
+    g = guestkit.GuestFS(python_return_dict=True)
+    try:
+        for d in disks:
+            g.add_drive_opts(d, format="raw")
+        g.launch()
+        build_windows(g)
+        g.shutdown()
+    finally:
+        g.close()
+    p = subprocess.run([sys.executable, "-m", "guestkit.cli", "-a", disks[0], "-a", disks[1],
+                        "-i"], input=WINDOWS_SCRIPT, capture_output=True, text=True,
+                       timeout=600, cwd=HERE, env=guestkit_env())
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "7-Zip\ntrue\ntrue\ntrue\n"
+    assert "drive E: is /dev/sdb1, which is not mounted" in p.stderr

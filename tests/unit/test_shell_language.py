@@ -657,3 +657,30 @@ def test_inspector_opens_encrypted_disks_with_keys():
     assert ("lvm_scan", (True,)) in g.calls
     with pytest.raises(CliError, match="expecting ID:key:PASSPHRASE"):
         options.open_encrypted_disks(g, options.parse_options(["--key", "nonsense"]), None)
+
+
+def test_windows_paths():
+    def csp(p):
+        return {"/windows/system.ini": "/Windows/System.ini"}.get(p, p)
+    g = Recorder({"inspect_get_roots": ["/dev/sda2"],
+                  "inspect_get_drive_mappings": {"C": "/dev/sda2", "E": "/dev/sdb1",
+                                                 "F": "/dev/sdc1"},
+                  "mountpoints": {"/dev/sda2": "/", "/dev/sdb1": "/e"},
+                  "case_sensitive_path": csp, "cat": "x"})
+    sh = shell.Shell(lambda: g, out=io.StringIO())
+    for line, path in [(r"cat win:c:\windows\system.ini", "/Windows/System.ini"),
+                       (r"cat WIN:\windows\system.ini", "/Windows/System.ini"),
+                       (r"cat win:E:\foo\bar", "/e/foo/bar"),
+                       ("cat win:", "/"),
+                       ("cat /plain", "/plain")]:
+        sh.run_line(line)
+        assert g.calls[-1] == ("cat", (path,)), line
+    with pytest.raises(CliError, match="no drive Z:"):
+        sh.run_line(r"cat win:z:\x")
+    with pytest.raises(CliError, match="/dev/sdc1, which is not mounted"):
+        sh.run_line(r"cat win:f:\x")
+    sh.run_line(r"echo win:c:\x")              # not a path argument: left alone
+    assert sh.out.getvalue().endswith("win:c:\\x\n")
+    g.results["inspect_get_roots"] = []
+    with pytest.raises(CliError, match="inspect"):
+        sh.run_line(r"cat win:c:\x")
