@@ -211,6 +211,43 @@ def _edit(shell, words):
             g.upload(local, path)
 
 
+HEXEDIT_WHOLE_MAX = 1 << 20     # beyond this, hexedit wants START and MAX
+
+
+@builtin("hexedit", "hexedit FILE|DEVICE [[START] MAX]", "Edit a guest file or device (or "
+         "MAX bytes of it from START; 1M, 0x400 allowed) with $HEXEDITOR (hexedit by "
+         "default); written back only if it changed.", (1, 3))
+def _hexedit(shell, words):
+    from .parse import parse_integer
+    target = words[0]
+    try:
+        numbers = [parse_integer(w) for w in words[1:]]
+    except ValueError as e:
+        raise CliError("hexedit: %s" % e) from None
+    start, size = ([0] + numbers)[-2:] if numbers else (0, None)
+    if start < 0 or (size is not None and size <= 0):
+        raise CliError("hexedit: START must be 0 or more and MAX more than 0")
+    g = shell.launched()
+    if size is None:
+        whole = (g.blockdev_getsize64(target) if target.startswith("/dev/")
+                 else g.filesize(target))
+        if whole > HEXEDIT_WHOLE_MAX:
+            raise CliError("hexedit: %s is %d bytes: say which part to edit, e.g. "
+                           "'hexedit %s 1M' or 'hexedit %s START MAX'"
+                           % (target, whole, target, target))
+        size = whole
+    program = os.environ.get("HEXEDITOR") or "hexedit"
+    with tempfile.TemporaryDirectory(prefix="guestkit-") as tmp:
+        local = os.path.join(tmp, "hexedit.bin")
+        before = os.path.join(tmp, ".original")
+        g.download_offset(target, local, start, size)
+        shutil.copyfile(local, before)
+        shell.out.flush()
+        shell.host("%s %s" % (program, shlex.quote(local)))
+        if not filecmp.cmp(local, before, shallow=False):
+            g.upload_offset(local, target, start)
+
+
 # ---- new disk images ------------------------------------------------------------------------
 
 def _new_image(shell, words, preallocation):

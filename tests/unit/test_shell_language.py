@@ -684,3 +684,29 @@ def test_windows_paths():
     g.results["inspect_get_roots"] = []
     with pytest.raises(CliError, match="inspect"):
         sh.run_line(r"cat win:c:\x")
+
+
+def test_hexedit_edits_a_part_and_writes_back_only_changes(monkeypatch):
+    data = {"/f": bytearray(b"0123456789"), "/dev/sda": bytearray(2 << 20)}
+
+    def download_offset(remote, local, offset, size):
+        open(local, "wb").write(bytes(data[remote][offset:offset + size]))
+
+    def upload_offset(local, remote, offset):
+        new = open(local, "rb").read()
+        data[remote][offset:offset + len(new)] = new
+    g = Recorder({"filesize": lambda p: len(data[p]), "blockdev_getsize64": 2 << 20,
+                  "download_offset": download_offset, "upload_offset": upload_offset})
+    sh = shell.Shell(lambda: g, out=io.StringIO())
+    monkeypatch.setenv("HEXEDITOR", "sed -i s/3/X/")
+    sh.run_line("hexedit /f 2 4")
+    assert data["/f"] == bytearray(b"012X456789")
+    assert g.calls[-2:] == [("download_offset", ("/f", g.calls[-2][1][1], 2, 4)),
+                            ("upload_offset", (g.calls[-1][1][0], "/f", 2))]
+    monkeypatch.setenv("HEXEDITOR", "true")
+    sh.run_line("hexedit /f")
+    assert g.calls[-1][0] == "download_offset" and g.calls[-1][1][2:] == (0, 10)
+    with pytest.raises(CliError, match="say which part"):
+        sh.run_line("hexedit /dev/sda")
+    sh.run_line("hexedit /dev/sda 1K")                       # fits: no limit asked
+    assert g.calls[-1][1][2:] == (0, 1024)
