@@ -3,8 +3,8 @@
 Launches are few (each costs seconds under TCG): one long script exercising the language
 and the built-ins on a scratch image (made with qemu-img and mkfs on the host), the guestfish
 manual's own script example run by guestkit and by real guestfish (the oracle) with the
-outputs compared, and one interactive session in a pseudo-terminal (-N prepared disk,
-completion of guest paths, the history file)."""
+outputs compared, one interactive session in a pseudo-terminal (-N prepared disk,
+completion of guest paths, the history file), and win: paths on a Windows-layout guest."""
 
 import os
 import pty
@@ -84,6 +84,8 @@ time sync
 supported | grep -c ' yes$'
 edit /dir/hello
 more /dir/hello
+hexedit /dir/here 0 4
+head-n 1 /dir/here
 lcd %(local)s
 download /dir/hello local.txt
 !cat local.txt
@@ -127,6 +129,7 @@ elapsed time: %(elapsed)s seconds
 %(yes)s
 bye
 world
+LINE one
 bye
 world
 A
@@ -157,7 +160,7 @@ def test_a_guestfish_script_on_a_real_appliance(scratch, tmp_path):
                        input="pass word\npass word\n", capture_output=True, text=True,
                        timeout=600, cwd=HERE,
                        env=guestkit_env(HOME="/home/gk", EDITOR="sed -i s/hello/bye/",
-                                        PAGER="cat"))
+                                        PAGER="cat", HEXEDITOR="sed -i s/line/LINE/"))
     assert p.returncode == 1, p.stdout + p.stderr
     lines = p.stdout.splitlines()
     assert any(l.startswith("elapsed time: ") for l in lines), p.stdout + p.stderr
