@@ -55,10 +55,20 @@ def main(argv=None):
             report(e)
             return 1
         return 0
+    if opts.listen and (opts.commands or opts.file is not None):
+        report(CliError("--listen takes no commands: send them with guestkit --remote"))
+        return 1
     if opts.file is not None and opts.commands:
         report(CliError("-f %s: commands on the command line too (%s); give either a "
                         "script or commands" % (opts.file, " ".join(opts.commands))))
         return 1
+    if opts.remote is not None:
+        from .remote import remote_pid, send
+        try:
+            return send(remote_pid(opts.remote), opts.commands)
+        except CliError as e:
+            report(e)
+            return 1
     if opts.new and opts.new[0] == "help":
         from .prepared import describe_types
         sys.stdout.write(describe_types())
@@ -86,6 +96,25 @@ def main(argv=None):
         return 130
 
 
+def _open_disks(shell, opts):
+    """What the options ask for before the first command: -N disks made, drives added,
+    and with -m, -i or -N the appliance launched and the filesystems mounted."""
+    if opts.new:
+        from .prepared import prepare_disks
+        prepare_disks(shell.g, opts.new)
+    if opts.drives or opts.mounts or opts.inspector:
+        shell.g                                          # add the drives now
+    if opts.mounts or opts.inspector or opts.new:
+        shell.g.launch()
+        if opts.new:
+            from .prepared import format_disks
+            format_disks(shell.g, opts.new)
+        if opts.inspector:
+            open_encrypted_disks(shell.g, opts, shell.read_key)
+            mount_inspected(shell.g, opts)
+        mount_all(shell.g, opts)
+
+
 def _run(shell, opts):
     status = 0
     try:
@@ -97,20 +126,12 @@ def _run(shell, opts):
                 script = open(opts.file, encoding="utf-8", errors="surrogateescape")
             except OSError as e:
                 raise CliError("-f %s: %s" % (opts.file, e.strerror or e)) from None
-        if opts.new:
-            from .prepared import prepare_disks
-            prepare_disks(shell.g, opts.new)
-        if opts.drives or opts.mounts or opts.inspector:
-            shell.g                                          # add the drives now
-        if opts.mounts or opts.inspector or opts.new:
-            shell.g.launch()
-            if opts.new:
-                from .prepared import format_disks
-                format_disks(shell.g, opts.new)
-            if opts.inspector:
-                open_encrypted_disks(shell.g, opts, shell.read_key)
-                mount_inspected(shell.g, opts)
-            mount_all(shell.g, opts)
+        if opts.listen:
+            from .remote import listen
+            return listen(lambda words: (shell.run_groups(split_commands(words)),
+                                         shell.stopped),
+                          lambda: _open_disks(shell, opts), shell.finish, csh=opts.csh)
+        _open_disks(shell, opts)
         if cmds:
             for cmd in cmds:
                 try:

@@ -49,6 +49,9 @@ options:
   --network               give the appliance a network (for rsync-in, rsync-out)
   --progress-bars         progress bars for long calls even when standard error is not
                           a terminal (--no-progress-bars: never; default: on a terminal)
+  --listen [--csh]        fork a shell into the background and print its pid as
+                          GUESTFISH_PID=PID (for eval); --remote sends it commands
+  --remote[=PID] CMD...   run commands in the background shell PID ($GUESTFISH_PID)
   --cmd-help [CMD]        list the commands, or describe CMD
   -h, --help              show this help
   -V, --version           show the version
@@ -98,6 +101,9 @@ class Options:
         self.new = []               # -N [FILENAME=]TYPE: prepared disks (see prepared.py)
         self.keys = []              # --key ID:key:KEY | ID:file:FILE, for -i
         self.cmd_help = None        # --cmd-help [CMD]: "" for the list
+        self.listen = False         # --listen: serve commands in the background
+        self.csh = False            # --csh: print the listener's pid for csh
+        self.remote = None          # --remote[=PID]: "" for $GUESTFISH_PID
         self.help = False
         self.version = False
         self.commands = []      # the words after the options
@@ -162,6 +168,10 @@ _OPTIONS = {
     "selinux": (False, lambda o, v: None),          # guestfish: kept for old scripts, no-op
     "new": (True, lambda o, v: o.new.append(v)),
     "key": (True, lambda o, v: o.keys.append(v)),
+    "listen": (False, lambda o, v: setattr(o, "listen", True)),
+    "csh": (False, lambda o, v: setattr(o, "csh", True)),
+    # --remote[=PID] is read in parse_options; listed for completion and the man page
+    "remote": (False, lambda o, v: setattr(o, "remote", "")),
     # --cmd-help [CMD] (its argument is optional) is read in parse_options; listed here so
     # that everything made from this table (completion, man page) knows it
     "cmd-help": (False, lambda o, v: setattr(o, "cmd_help", "")),
@@ -186,6 +196,10 @@ def parse_options(argv):
             more = i + 1 < len(argv) and not argv[i + 1].startswith("-")
             o.cmd_help = argv[i + 1] if more else ""
             i += 2 if more else 1
+            continue
+        if w == "--remote" or w.startswith("--remote="):     # an optional =PID
+            o.remote = w[len("--remote="):]
+            i += 1
             continue
         if w.startswith("--"):
             name, eq, value = w[2:].partition("=")

@@ -128,6 +128,7 @@ class Shell:
         self._err = err
         self.events = EventHandlers(self)
         self.current = None                 # the builtin running, as it was spelled
+        self.stopped = False                # quit was run (by run_groups)
 
     @property
     def out(self):
@@ -360,6 +361,7 @@ class Shell:
         for cmd in cmds:
             try:
                 if not self.run(cmd):
+                    self.stopped = True
                     break
             except ERRORS as e:
                 self.report(e)

@@ -4,7 +4,8 @@ Launches are few (each costs seconds under TCG): one long script exercising the 
 and the built-ins on a scratch image (made with qemu-img and mkfs on the host), the guestfish
 manual's own script example run by guestkit and by real guestfish (the oracle) with the
 outputs compared, one interactive session in a pseudo-terminal (-N prepared disk,
-completion of guest paths, the history file), and win: paths on a Windows-layout guest."""
+completion of guest paths, the history file), win: paths on a Windows-layout guest, and
+remote control (--listen, --remote)."""
 
 import os
 import pty
@@ -330,3 +331,52 @@ def test_windows_paths_on_a_windows_layout_guest(tmp_path):
     assert p.returncode == 0, p.stderr
     assert p.stdout == "7-Zip\ntrue\ntrue\ntrue\n"
     assert "drive E: is /dev/sdb1, which is not mounted" in p.stderr
+
+
+def using(path):
+    """True if some process has PATH on its command line (the appliance's qemu)."""
+    for n in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % n, "rb") as f:
+                if path.encode() in f.read():
+                    return True
+        except OSError:             # not a process, or it ended meanwhile
+            continue
+    return False
+
+
+def test_remote_control_of_a_listening_shell(scratch, tmp_path):
+    """--listen forks a shell that keeps its appliance; --remote runs commands in it with
+    the caller's standard input and output (upload -, download -), and their status;
+    'exit' ends it and its appliance."""
+    disk = str(tmp_path / "disk.img")
+    shutil.copy(scratch["disk"], disk)
+    env = guestkit_env(XDG_RUNTIME_DIR=str(tmp_path))
+
+    def gk(*args, stdin=None):
+        return subprocess.run([sys.executable, "-m", "guestkit.cli"] + list(args),
+                              input=stdin, capture_output=True, text=True, timeout=600,
+                              cwd=HERE, env=env)
+    p = gk("--listen", "--rw", "-a", disk, "-m", "/dev/sda")
+    assert p.returncode == 0, p.stderr
+    pid = p.stdout.split("=")[1].split(";")[0]
+    env["GUESTFISH_PID"] = pid
+    try:
+        assert gk("--remote", "write", "/r", "remote hello").returncode == 0
+        assert gk("--remote", "upload", "-", "/u", stdin="from stdin\n").returncode == 0
+        assert gk("--remote", "cat", "/r").stdout == "remote hello\n"
+        assert gk("--remote", "download", "/u", "-").stdout == "from stdin\n"
+        q = gk("--remote", "cat", "/nonexistent")
+        assert q.returncode == 1 and "/nonexistent" in q.stderr
+        assert using(disk)                      # one appliance served all of them
+    finally:
+        assert gk("--remote", "exit").returncode == 0
+    deadline = time.monotonic() + 120
+    while using(disk):
+        assert time.monotonic() < deadline, "the appliance outlived the listener"
+        time.sleep(0.5)
+    # what the listener wrote is on the disk after it ended
+    r = subprocess.run([sys.executable, "-m", "guestkit.cli", "-a", disk, "-m", "/dev/sda",
+                        "cat", "/u"], capture_output=True, text=True, timeout=600,
+                       cwd=HERE, env=guestkit_env())
+    assert (r.returncode, r.stdout) == (0, "from stdin\n"), r.stderr

@@ -710,3 +710,51 @@ def test_hexedit_edits_a_part_and_writes_back_only_changes(monkeypatch):
         sh.run_line("hexedit /dev/sda")
     sh.run_line("hexedit /dev/sda 1K")                       # fits: no limit asked
     assert g.calls[-1][1][2:] == (0, 1024)
+
+
+# ---- remote control -------------------------------------------------------------------------
+
+def test_listen_and_remote(tmp_path):
+    env = {"XDG_RUNTIME_DIR": str(tmp_path)}
+    status, out, err = cli("--listen", env=env)
+    assert status == 0, err
+    assert out.startswith("GUESTFISH_PID=") and out.endswith("; export GUESTFISH_PID\n")
+    pid = out[len("GUESTFISH_PID="):out.index(";")]
+    sock = tmp_path / ("guestkit-remote-%s.sock" % pid)
+    assert sock.exists()
+    env["GUESTFISH_PID"] = pid
+    try:
+        assert cli("--remote", "echo", "a", ":", "echo", "b", env=env)[:2] == (0, "a\nb\n")
+        status, out, err = cli("--remote", "nosuch", env=env)
+        assert status == 1 and "unknown command 'nosuch'" in err     # the client's stderr
+        assert cli("--remote=%s" % pid, "set-memsize", "600", env=env)[0] == 0
+        assert cli("--remote", "get-memsize", env={"XDG_RUNTIME_DIR": str(tmp_path),
+                                                   "GUESTKIT_PID": pid})[:2] == (0, "600\n")
+        assert cli("--remote", "exit", env=env)[0] == 0
+    finally:
+        cli("--remote", "exit", env=env)
+    for _ in range(100):
+        if not sock.exists():
+            break
+        import time
+        time.sleep(0.1)
+    assert not sock.exists()
+    status, out, err = cli("--remote", "echo", "x", env=env)
+    assert status == 1 and "no guestkit listening as process %s" % pid in err
+
+
+def test_listen_errors_and_csh(tmp_path):
+    env = {"XDG_RUNTIME_DIR": str(tmp_path)}
+    status, out, err = cli("--listen", "-a", str(tmp_path / "missing.img"), env=env)
+    assert status == 1 and "missing.img" in err and out == ""
+    assert list(tmp_path.iterdir()) == []                  # no socket left behind
+    status, out, err = cli("--listen", "echo", "x", env=env)
+    assert status == 1 and "--remote" in err
+    status, out, err = cli("--listen", "--csh", env=env)
+    assert status == 0 and out.startswith("setenv GUESTFISH_PID ")
+    pid = out.split()[-1]
+    assert cli("--remote=%s" % pid, "quit", env=env)[0] == 0
+    status, out, err = cli("--remote", "echo", "x", env={"GUESTFISH_PID": "",
+                                                         "GUESTKIT_PID": ""})
+    assert status == 1 and "no listener given" in err
+    assert cli("--remote=abc", "echo", env=env)[0] == 1
