@@ -18,7 +18,8 @@ def list_commands():
     width = max(len(n) for n, _d in rows) + 2
     lines = ["Commands (type 'help CMD' for the arguments of CMD):"]
     lines += ["  %-*s%s" % (width, n, d) for n, d in rows]
-    lines.append("Separate commands on one line with a standalone ':' word.")
+    lines.append("On the command line, separate commands with a ':' word; in a script, "
+                 "write one a line.")
     return "\n".join(lines) + "\n"
 
 

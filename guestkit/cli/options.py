@@ -11,11 +11,11 @@ from . import CliError
 
 USAGE = """\
 usage: guestkit [OPTIONS] [CMD ARGS... [: CMD ARGS...]...]
-       guestkit [OPTIONS] -f SCRIPT             (or a script starting #!/usr/bin/guestkit -f)
+       guestkit [OPTIONS] -f SCRIPT      (or a script starting #!/usr/bin/guestkit -f)
 
 Open virtual-machine disk images and run guestkit actions on them, in guestfish's
-language.  With no command, read commands from standard input (an interactive shell, with
-history and completion, when it is a terminal).
+language.  With no command, read commands from standard input (an interactive shell,
+with history and completion, when it is a terminal).
 
 options:
   -a, --add IMAGE         add a disk image (repeatable)
@@ -38,7 +38,8 @@ options:
   --keys-from-stdin       read keys and passphrases from standard input, one per line
                           (by default they are asked on the terminal, not echoed)
   --echo-keys             echo keys and passphrases as they are typed
-  --pipe-error            a command whose output pipe ('CMD | host-cmd') closes early fails
+  --pipe-error            a command fails when the host command it pipes into
+                          ('CMD | host-cmd') stops reading early
   -n, --no-sync           do not sync the disks when the appliance is shut down
   --no-dest-paths         do not complete guest paths with the tab key
   -x, --trace             trace every call on standard error
@@ -56,16 +57,17 @@ options:
   -h, --help              show this help
   -V, --version           show the version
 
-Commands are the actions of guestkit, spelled with dashes or underscores, and the shell's
-own commands (echo, time, glob, lcd, setenv, alloc, sparse, edit, more, event, ...);
-optional arguments follow the others as name:value words.  Integers take size suffixes
-(512K, 100M, 1G; KB, MB for powers of 1000).  Commands that need the appliance launch it;
-'run' (or 'launch') launches it explicitly.  On the command line separate commands with
-a ':' word.  In a script, one command per line; '#' comments; "double" (with \\n \\t
-escapes) or 'single' quotes; '-CMD' goes on if CMD fails; '!CMD' runs a host command; '<!CMD'
-runs the commands a host command prints; 'CMD ... | host-cmd' pipes CMD's output.  The
-first failing command stops a script with status 1; at a terminal the shell goes on.
-Type 'guestkit help' for the list of commands and 'guestkit help CMD' for one command.
+Commands are the actions of guestkit, spelled with dashes or underscores, and the
+shell's own commands (echo, time, glob, lcd, setenv, alloc, sparse, edit, more, event,
+...); optional arguments follow the others as name:value words.  Integers take size
+suffixes (512K, 100M, 1G; KB, MB for powers of 1000).  Commands that need the appliance
+launch it; 'run' (or 'launch') launches it explicitly.  On the command line, separate
+commands with a ':' word.  In a script: one command per line; '#' comments; "double"
+(with \\n \\t escapes) or 'single' quotes; '-CMD' goes on if CMD fails; '!CMD' runs a
+host command; '<!CMD' runs the commands a host command prints; 'CMD ... | host-cmd'
+pipes CMD's output.  The first failing command stops a script with status 1; at a
+terminal the shell goes on.  Type 'guestkit help' for the list of commands and
+'guestkit help CMD' for one command.
 
 examples:
   guestkit --rw -a disk.img run : mount /dev/sda1 / : write /hello hi : cat /hello

@@ -12,7 +12,7 @@ from ..actions.table import Int, Key, OptString
 from . import CliError
 from .builtins import BUILTINS
 
-#: a standalone word that separates commands on the command line (or on one line)
+#: a standalone word that separates commands on the command line
 SEPARATOR = ":"
 
 def split_commands(words):
