@@ -166,10 +166,10 @@ class Shell:
         if word.startswith("-") and len(word) > 1:
             word, quiet = word[1:], True
         rest = words[1:]
-        if word in BUILTINS:
-            b = BUILTINS[word]
+        if shell_name(word) in BUILTINS:
+            b = BUILTINS[shell_name(word)]
             b.check(rest)
-            return Command(word, None, rest, builtin=b, quiet=quiet)
+            return Command(shell_name(word), None, rest, builtin=b, quiet=quiet)
         action = find_action(word)
         calls = [parse_args(action, words, readonly=self.readonly)
                  for words in _each_first(action, rest)]

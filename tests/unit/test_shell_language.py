@@ -301,6 +301,7 @@ def test_builtin_argument_counts():
         sh.prepare(["time"])
     with pytest.raises(CliError, match="did you mean: echo"):
         sh.prepare(["ecoh", "x"])
+    assert sh.prepare(["list_events"]).builtin is BUILTINS["list-events"]   # as actions
 
 
 def test_completion_of_builtins_dashes_and_guest_paths():
