@@ -323,6 +323,7 @@ class Shell:
         saved_fd = os.dup(1)
         os.dup2(proc.stdin.fileno(), 1)
         saved_out, self._out = self._out, io.TextIOWrapper(proc.stdin,
+                                                           encoding="utf-8",
                                                            errors="surrogateescape")
         broken = None
         try:
