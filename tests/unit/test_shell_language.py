@@ -759,3 +759,29 @@ def test_listen_errors_and_csh(tmp_path):
                                                          "GUESTKIT_PID": ""})
     assert status == 1 and "no listener given" in err
     assert cli("--remote=abc", "echo", env=env)[0] == 1
+
+
+def test_the_language_as_guestfish_reads_it(tmp_path):
+    """The same script (no appliance needed) through real guestfish, the oracle: the same
+    standard output, and the same exit status."""
+    import re
+    import shutil
+    if shutil.which("guestfish") is None:
+        pytest.skip("guestfish (libguestfs-tools) is not installed: no oracle to compare with")
+    script = tmp_path / "s.fish"
+    script.write_text(GUESTFISH_STYLE.replace("#!/usr/bin/guestkit -f", "") +
+                      'echo "\\303\\251t\\xc3\\xa9" | od -c | head -1\n'
+                      "echo a b\\tc 'd e' \"f  g\" | cat -A\n"
+                      "-time nosuch\n"
+                      "glob echo nopath\n"
+                      "echo end\n")
+    env = dict(os.environ, HOME="/home/t", LIBGUESTFS_BACKEND="direct")
+    theirs = subprocess.run(["guestfish", "-f", str(script)], capture_output=True,
+                            text=True, timeout=120, env=env, cwd=str(tmp_path))
+    ours = cli("-f", str(script), env={"HOME": "/home/t"}, cwd=str(tmp_path))
+
+    def same(text):
+        return re.sub(r"elapsed time: \d+\.\d\d seconds", "elapsed time: T", text)
+    assert theirs.returncode == ours[0] == 0, (theirs.stderr, ours[2])
+    assert same(ours[1]) == same(theirs.stdout)
+    assert ours[1].startswith("ONE TWO\n") and ours[1].endswith("end\n")
