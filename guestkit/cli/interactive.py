@@ -63,7 +63,8 @@ def prompt_string(name, default=""):
 def run_interactive(shell):
     """Read and run lines typed at the terminal until quit or end of input; errors are
     reported and the shell goes on.  Always status 0, as guestfish."""
-    from .shell import BANNER, ERRORS, PROMPT, Source
+    from .script import Source
+    from .shell import BANNER, ERRORS, PROMPT
     rl = setup_readline(shell)
     prompt = prompt_string("PS1", PROMPT)
     before_output = prompt_string("OUTPUT")
