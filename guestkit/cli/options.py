@@ -7,7 +7,9 @@ given, so they can be checked with a recorder.
 """
 
 import sys
+
 from . import CliError
+from .uri import drive_from_uri, is_uri
 
 USAGE = """\
 usage: guestkit [OPTIONS] [CMD ARGS... [: CMD ARGS...]...]
@@ -18,9 +20,14 @@ language.  With no command, read commands from standard input (an interactive sh
 with history and completion, when it is a terminal).
 
 options:
-  -a, --add IMAGE         add a disk image (repeatable)
+  -a, --add IMAGE         add a disk image (repeatable); or a remote disk as a URI:
+                          nbd://HOST[:PORT][/EXPORT], nbd:///EXPORT?socket=/S,
+                          http(s)/ftp(s)/tftp/ssh://[USER@]HOST[:PORT]/PATH,
+                          iscsi://HOST[:PORT]/IQN[/LUN], rbd://[HOST[:PORT]]/POOL/DISK,
+                          gluster://HOST[:PORT]/VOLUME/IMAGE
   --format FMT            image format of the following -a options (raw, qcow2, ...);
                           --format alone, --format= or --format auto: detect again
+  --blocksize[=512|4096]  sector size of the following -a disks (alone: the default)
   --ro, -r                add drives read-only (the default)
   --rw, -w                add drives writable: needed to change the images
   -d, --domain DOMAIN     add the disks of a libvirt domain
@@ -110,6 +117,8 @@ class Options:
         self.version = False
         self.commands = []      # the words after the options
         self._format = None
+        self._blocksize = None
+        self.blocksizes = {}        # index in drives -> --blocksize in force for that -a
 
     def __repr__(self):
         return "Options(%r)" % {k: v for k, v in vars(self).items() if not k.startswith("_")}
@@ -139,14 +148,25 @@ def _positive_int(option, text):
     return n
 
 
+def _add(o, v):
+    o.drives.append(("a", v, o._format))
+    if o._blocksize:
+        o.blocksizes[len(o.drives) - 1] = o._blocksize
+
+
+def _set_blocksize(o, v):
+    o._blocksize = _positive_int("--blocksize", v) if v else None
+
+
 def _set_format(o, v):
     o._format = None if v in ("", "auto") else v
 
 
 # option -> (takes an argument, what it does)
 _OPTIONS = {
-    "add": (True, lambda o, v: o.drives.append(("a", v, o._format))),
+    "add": (True, _add),
     "format": (True, _set_format),
+    "blocksize": (True, _set_blocksize),
     "ro": (False, lambda o, v: setattr(o, "readonly", True)),
     "rw": (False, lambda o, v: setattr(o, "readonly", False)),
     "domain": (True, lambda o, v: o.drives.append(("d", v, None))),
@@ -208,9 +228,9 @@ def parse_options(argv):
             if name not in _OPTIONS:
                 raise CliError("unknown option --%s (see guestkit --help)" % name)
             takes, apply = _OPTIONS[name]
-            if name == "format" and not eq and (i + 1 >= len(argv)
-                                                or argv[i + 1].startswith("-")):
-                value, takes = "", False        # bare --format: back to detection
+            if name in ("format", "blocksize") and not eq and (
+                    i + 1 >= len(argv) or argv[i + 1].startswith("-")):
+                value, takes = "", False        # bare --format/--blocksize: the default
             elif takes and not eq:
                 i += 1
                 if i >= len(argv):
@@ -261,11 +281,16 @@ def configure_handle(g, o):
         g.set_network(True)
     if not o.autosync:
         g.set_autosync(False)
-    for what, name, fmt in o.drives:
+    for i, (what, name, fmt) in enumerate(o.drives):
         if what == "a":
             kw = {"readonly": o.readonly}
             if fmt is not None:
                 kw["format"] = fmt
+            if o.blocksizes.get(i):
+                kw["blocksize"] = o.blocksizes[i]
+            if is_uri(name):
+                name, remote = drive_from_uri(name)
+                kw.update(remote)
             g.add_drive_opts(name, **kw)
         else:
             add_domain = getattr(g, "add_domain", None)

@@ -380,3 +380,25 @@ def test_remote_control_of_a_listening_shell(scratch, tmp_path):
                         "cat", "/u"], capture_output=True, text=True, timeout=600,
                        cwd=HERE, env=guestkit_env())
     assert (r.returncode, r.stdout) == (0, "from stdin\n"), r.stderr
+
+
+def test_a_remote_disk_given_as_a_uri(scratch, tmp_path):
+    """-a nbd:///EXPORT?socket=PATH: the disk qemu-nbd serves, read by the appliance."""
+    if shutil.which("qemu-nbd") is None:
+        pytest.fail("qemu-nbd is not installed (package qemu-utils)", pytrace=False)
+    sock = str(tmp_path / "nbd.sock")
+    server = subprocess.Popen(["qemu-nbd", "-k", sock, "-f", "raw", "-x", "disk", "-t", "-r",
+                               scratch["disk"]])
+    try:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(sock):
+            assert time.monotonic() < deadline and server.poll() is None, "qemu-nbd died"
+            time.sleep(0.05)
+        p = subprocess.run([sys.executable, "-m", "guestkit.cli", "--format=raw", "-a",
+                            "nbd:///disk?socket=" + sock, "vfs-label", "/dev/sda", ":",
+                            "blockdev-getsize64", "/dev/sda"], capture_output=True,
+                           text=True, timeout=600, cwd=HERE, env=guestkit_env())
+        assert (p.returncode, p.stdout) == (0, "SCRATCH\n%d\n" % (64 << 20)), p.stderr
+    finally:
+        server.terminate()
+        server.wait(30)

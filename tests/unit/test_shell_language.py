@@ -785,3 +785,45 @@ def test_the_language_as_guestfish_reads_it(tmp_path):
     assert theirs.returncode == ours[0] == 0, (theirs.stderr, ours[2])
     assert same(ours[1]) == same(theirs.stdout)
     assert ours[1].startswith("ONE TWO\n") and ours[1].endswith("end\n")
+
+
+@pytest.mark.parametrize("uri, name, kw", [
+    ("file:///var/disk.img", "/var/disk.img", {}),
+    ("nbd://example.com", "", {"protocol": "nbd", "server": ["tcp:example.com"]}),
+    ("nbd://example.com:10809/exp", "exp", {"protocol": "nbd",
+                                            "server": ["tcp:example.com:10809"]}),
+    ("nbd:///exp?socket=/run/nbd.sock", "exp", {"protocol": "nbd",
+                                                "server": ["unix:/run/nbd.sock"]}),
+    ("nbd://?socket=/s", "", {"protocol": "nbd", "server": ["unix:/s"]}),
+    ("http://example.com/d/disk.img", "/d/disk.img", {"protocol": "http",
+                                                      "server": ["tcp:example.com"]}),
+    ("ssh://user:pass%40word@example.com:2222/disk.img", "/disk.img",
+     {"protocol": "ssh", "server": ["tcp:example.com:2222"], "username": "user",
+      "secret": "pass@word"}),
+    ("iscsi://example.com/iqn.2024-01.com.example:t/0", "iqn.2024-01.com.example:t/0",
+     {"protocol": "iscsi", "server": ["tcp:example.com"]}),
+    ("rbd:///pool/disk", "pool/disk", {"protocol": "rbd"}),
+    ("gluster://example.com/vol/image", "vol/image", {"protocol": "gluster",
+                                                      "server": ["tcp:example.com"]}),
+    ("nbd://[::1]:10809/e", "e", {"protocol": "nbd", "server": ["tcp:[::1]:10809"]}),
+])
+def test_remote_disk_uris(uri, name, kw):
+    from guestkit.cli.uri import drive_from_uri, is_uri
+    assert is_uri(uri) and drive_from_uri(uri) == (name, kw)
+
+
+def test_uris_and_blocksize_reach_add_drive():
+    g = Recorder(launched=False)
+    o = options.parse_options(["-a", "local.img", "--blocksize=4096", "-a",
+                               "nbd://h:1234/x", "--blocksize", "-a", "c.img"])
+    options.configure_handle(g, o)
+    assert g.calls == [
+        ("add_drive_opts", ("local.img",), {"readonly": True}),
+        ("add_drive_opts", ("x",), {"readonly": True, "blocksize": 4096, "protocol": "nbd",
+                                    "server": ["tcp:h:1234"]}),
+        ("add_drive_opts", ("c.img",), {"readonly": True})]
+    for bad, msg in [("http://h", "no disk image"), ("nbd://h/x?socket=/s", "not both"),
+                     ("file://otherhost/x", "this host"), ("http:///x", "no server")]:
+        with pytest.raises(CliError, match=msg):
+            options.configure_handle(Recorder(launched=False),
+                                     options.parse_options(["-a", bad]))
