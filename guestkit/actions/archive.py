@@ -154,14 +154,14 @@ ACTIONS = [
                "globbed: expand wildcards with glob_expand (guestfish: glob rsync-out ...)."),
     # ---- recursive copies between the host and the guest (run in the library) ----
     Action("copy_in", [String("localpath"), Pathname("remotedir")], daemon=False,
-           state=LAUNCHED,
+           state=LAUNCHED, fish_many=True,
            doc="Copy the host file or directory LOCALPATH, recursively, into the existing "
                "guest directory REMOTEDIR (as REMOTEDIR/basename).  Modes, owners (numeric), "
                "times, symbolic links, hard links, fifos and device nodes are kept; sparse "
                "files stay sparse.  Streamed through tar_in: any size, progress events, "
                "user_cancel."),
     Action("copy_out", [Pathname("remotepath"), String("localdir")], RErr(),
-           [OBool("owners")], daemon=False, state=LAUNCHED,
+           [OBool("owners")], daemon=False, state=LAUNCHED, fish_many=True,
            doc="Copy the guest file or directory REMOTEPATH, recursively, into the existing "
                "host directory LOCALDIR (as LOCALDIR/basename; \"/\" is copied into LOCALDIR "
                "itself).  Nothing is ever written outside LOCALDIR: guest symbolic links are "

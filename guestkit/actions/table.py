@@ -330,7 +330,7 @@ class Action:
     def __init__(self, name, args=(), ret=None, optargs=(), *, daemon=True, doc="",
                  state=None, group=None, progress=False, cancellable=False, aliases=(),
                  once_had_no_optargs=False, fish_alias=(), shortdesc=None, deprecated_by=None,
-                 secret_ret=False):
+                 secret_ret=False, fish_many=False):
         self.name = name
         self.args = list(args)
         self.optargs = list(optargs)
@@ -353,6 +353,9 @@ class Action:
         self.fish_alias = list(fish_alias)
         self.deprecated_by = deprecated_by
         self.secret_ret = secret_ret
+        # in the shell the first argument may be given several times (copy-in A B /dir):
+        # the action runs once for each, as guestfish's meta-commands do
+        self.fish_many = fish_many
         self._known = {k.name: k for k in self.optargs}
         names = [a.name for a in self.args + self.optargs]
         if len(set(names)) != len(names):

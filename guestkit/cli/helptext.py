@@ -4,15 +4,9 @@ import textwrap
 
 from ..actions import ACTIONS
 from ..actions.table import CONFIG, LAUNCHED, RErr
+from .builtins import BUILTINS
 from .output import describe
 from .parse import aliases_of, find_action, shell_name, usage_line
-
-BUILTIN_HELP = {
-    "help": ("help [CMD]", "List the commands, or show how to use CMD."),
-    "list-commands": ("list-commands", "List the commands with a one-line description."),
-    "quit": ("quit", "Leave the shell (the appliance is shut down cleanly)."),
-    "exit": ("exit", "Leave the shell (the appliance is shut down cleanly)."),
-}
 
 _WIDTH = 78
 
@@ -20,11 +14,12 @@ _WIDTH = 78
 def list_commands():
     """Every command with its short description, sorted by name."""
     rows = sorted((shell_name(a.name), a.shortdesc) for a in ACTIONS.values())
-    rows += [(name, desc) for name, (_u, desc) in sorted(BUILTIN_HELP.items())]
+    rows += [(name, b.desc) for name, b in sorted(BUILTINS.items())]
     width = max(len(n) for n, _d in rows) + 2
     lines = ["Commands (type 'help CMD' for the arguments of CMD):"]
     lines += ["  %-*s%s" % (width, n, d) for n, d in rows]
-    lines.append("Separate commands on one line with a standalone ':' word.")
+    lines.append("On the command line, separate commands with a ':' word; in a script, "
+                 "write one a line.")
     return "\n".join(lines) + "\n"
 
 
@@ -41,9 +36,12 @@ def _kind_note(kind):
 
 def command_help(word):
     """Usage, arguments and description of the command WORD (CliError if unknown)."""
-    if word in BUILTIN_HELP:
-        usage, desc = BUILTIN_HELP[word]
-        return "usage: %s\n\n%s\n" % (usage, desc)
+    if word in BUILTINS:
+        b = BUILTINS[word]
+        text = "usage: %s\n\n%s\n" % (b.usage, "\n".join(textwrap.wrap(b.desc, _WIDTH)))
+        if len(b.names) > 1:
+            text += "\nalso called: %s\n" % ", ".join(n for n in b.names if n != word)
+        return text
     action = find_action(word)
     lines = ["%s - %s" % (shell_name(action.name), action.shortdesc), "",
              "usage: " + usage_line(action)]

@@ -3,7 +3,8 @@
 import sys
 
 from . import CliError
-from .options import USAGE, configure_handle, mount_all, mount_inspected, parse_options
+from .options import (USAGE, configure_handle, mount_all, mount_inspected,
+                      open_encrypted_disks, parse_options)
 from .parse import split_commands
 from .progress import ProgressBars, wanted as progress_wanted
 from .shell import ERRORS, Shell, report
@@ -45,37 +46,109 @@ def main(argv=None):
         sys.stdout.write("guestkit %s\n" % _version())
         return 0
 
+    if opts.cmd_help is not None:
+        from .helptext import command_help, list_commands
+        try:
+            sys.stdout.write(command_help(opts.cmd_help) if opts.cmd_help
+                             else list_commands())
+        except CliError as e:
+            report(e)
+            return 1
+        return 0
+    if opts.listen and (opts.commands or opts.file is not None):
+        report(CliError("--listen takes no commands: send them with guestkit --remote"))
+        return 1
+    if opts.file is not None and opts.commands:
+        report(CliError("-f %s: commands on the command line too (%s); give either a "
+                        "script or commands" % (opts.file, " ".join(opts.commands))))
+        return 1
+    if opts.remote is not None:
+        from .remote import remote_pid, send
+        try:
+            return send(remote_pid(opts.remote), opts.commands)
+        except CliError as e:
+            report(e)
+            return 1
+    if opts.new and opts.new[0] == "help":
+        from .prepared import describe_types
+        sys.stdout.write(describe_types())
+        return 0
     bars = ProgressBars() if progress_wanted(opts.progress_bars) else None
 
     def setup(g):
         configure_handle(g, opts)
         if bars is not None:
             bars.attach(g)
+
+    def reattach(g):
+        if bars is not None:
+            bars.attach(g)
     shell = Shell(make_handle, setup=setup, readonly=opts.readonly,
-                  after_call=bars.done if bars is not None else None)
+                  after_call=bars.done if bars is not None else None,
+                  pipe_error=opts.pipe_error, keys_from_stdin=opts.keys_from_stdin,
+                  echo_keys=opts.echo_keys, reattach=reattach)
+    shell.dest_paths = opts.dest_paths
+    try:
+        return _run(shell, opts)
+    except KeyboardInterrupt:
+        sys.stderr.write("\nguestkit: interrupted\n")
+        shell.finish()
+        return 130
+
+
+def _open_disks(shell, opts):
+    """What the options ask for before the first command: -N disks made, drives added,
+    and with -m, -i or -N the appliance launched and the filesystems mounted."""
+    if opts.new:
+        from .prepared import prepare_disks
+        prepare_disks(shell.g, opts.new)
+    if opts.drives or opts.mounts or opts.inspector:
+        shell.g                                          # add the drives now
+    if opts.mounts or opts.inspector or opts.new:
+        shell.g.launch()
+        if opts.new:
+            from .prepared import format_disks
+            format_disks(shell.g, opts.new)
+        if opts.inspector:
+            open_encrypted_disks(shell.g, opts, shell.read_key)
+            mount_inspected(shell.g, opts)
+        mount_all(shell.g, opts)
+
+
+def _run(shell, opts):
     status = 0
     try:
         groups = split_commands(opts.commands)
         cmds = [shell.prepare(words) for words in groups]   # mistakes show before launch
-        if opts.drives or opts.mounts or opts.inspector:
-            shell.g                                          # add the drives now
-        if opts.mounts or opts.inspector:
-            shell.g.launch()
-            if opts.inspector:
-                mount_inspected(shell.g, opts)
-            mount_all(shell.g, opts)
+        script = None
+        if opts.file is not None:
+            try:
+                script = open(opts.file, encoding="utf-8", errors="surrogateescape")
+            except OSError as e:
+                raise CliError("-f %s: %s" % (opts.file, e.strerror or e)) from None
+        if opts.listen:
+            from .remote import listen
+            return listen(lambda words: (shell.run_groups(split_commands(words)),
+                                         shell.stopped),
+                          lambda: _open_disks(shell, opts), shell.finish, csh=opts.csh)
+        _open_disks(shell, opts)
         if cmds:
             for cmd in cmds:
-                if not shell.run(cmd):
-                    break
+                try:
+                    if not shell.run(cmd):
+                        break
+                except ERRORS as e:
+                    if not cmd.quiet:
+                        raise
+                    shell.report(e)
+        elif script is not None:
+            with script:
+                status = shell.run_input(script, interactive=False, name=opts.file)
         else:
             status = shell.run_input(sys.stdin)
     except ERRORS as e:
-        report(e)
+        shell.report(e)
         status = 1
-    except KeyboardInterrupt:
-        sys.stderr.write("\nguestkit: interrupted\n")
-        status = 130
     except BrokenPipeError:
         status = 1
     finally:

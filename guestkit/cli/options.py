@@ -7,18 +7,27 @@ given, so they can be checked with a recorder.
 """
 
 import sys
+
 from . import CliError
+from .uri import drive_from_uri, is_uri
 
 USAGE = """\
 usage: guestkit [OPTIONS] [CMD ARGS... [: CMD ARGS...]...]
+       guestkit [OPTIONS] -f SCRIPT      (or a script starting #!/usr/bin/guestkit -f)
 
-Open virtual-machine disk images and run guestkit actions on them.  With no command, read
-commands from standard input (an interactive shell when it is a terminal).
+Open virtual-machine disk images and run guestkit actions on them, in guestfish's
+language.  With no command, read commands from standard input (an interactive shell,
+with history and completion, when it is a terminal).
 
 options:
-  -a, --add IMAGE         add a disk image (repeatable)
+  -a, --add IMAGE         add a disk image (repeatable); or a remote disk as a URI:
+                          nbd://HOST[:PORT][/EXPORT], nbd:///EXPORT?socket=/S,
+                          http(s)/ftp(s)/tftp/ssh://[USER@]HOST[:PORT]/PATH,
+                          iscsi://HOST[:PORT]/IQN[/LUN], rbd://[HOST[:PORT]]/POOL/DISK,
+                          gluster://HOST[:PORT]/VOLUME/IMAGE
   --format FMT            image format of the following -a options (raw, qcow2, ...);
-                          --format= or --format auto goes back to detection
+                          --format alone, --format= or --format auto: detect again
+  --blocksize[=512|4096]  sector size of the following -a disks (alone: the default)
   --ro, -r                add drives read-only (the default)
   --rw, -w                add drives writable: needed to change the images
   -d, --domain DOMAIN     add the disks of a libvirt domain
@@ -27,6 +36,19 @@ options:
                           mount DEV (at / by default) after launching
   -i, --inspector         inspect the disks and mount the operating system's
                           filesystems where it mounts them (read-only unless --rw)
+  --key ID:key:KEY, --key ID:file:FILE
+                          with -i, the key of the LUKS device ID (device or UUID);
+                          other keys are asked for
+  -N, --new [FILE=]TYPE   create a prepared disk (test1.img, ...) and add it;
+                          -N help lists the types
+  -f, --file SCRIPT       read commands from SCRIPT
+  --keys-from-stdin       read keys and passphrases from standard input, one per line
+                          (by default they are asked on the terminal, not echoed)
+  --echo-keys             echo keys and passphrases as they are typed
+  --pipe-error            a command fails when the host command it pipes into
+                          ('CMD | host-cmd') stops reading early
+  -n, --no-sync           do not sync the disks when the appliance is shut down
+  --no-dest-paths         do not complete guest paths with the tab key
   -x, --trace             trace every call on standard error
   -v, --verbose           verbose messages (the appliance's console too)
   --backend NAME          backend launching the appliance (direct, libvirt, ...)
@@ -35,16 +57,31 @@ options:
   --network               give the appliance a network (for rsync-in, rsync-out)
   --progress-bars         progress bars for long calls even when standard error is not
                           a terminal (--no-progress-bars: never; default: on a terminal)
+  --listen [--csh]        fork a shell into the background and print its pid as
+                          GUESTFISH_PID=PID (for eval); --remote sends it commands
+  --remote[=PID] CMD...   run commands in the background shell PID ($GUESTFISH_PID)
+  --cmd-help [CMD]        list the commands, or describe CMD
   -h, --help              show this help
   -V, --version           show the version
 
-Commands are the actions of guestkit, spelled with dashes or underscores; optional
-arguments follow the others as name:value words.  Commands that need the appliance
-launch it; 'run' (or 'launch') launches it explicitly.  Type 'guestkit help' for the list
-of commands and 'guestkit help CMD' for one command.
+Commands are the actions of guestkit, spelled with dashes or underscores, and the
+shell's own commands (echo, time, glob, lcd, setenv, alloc, sparse, edit, more, event,
+...); optional arguments follow the others as name:value words.  Integers take size
+suffixes (512K, 100M, 1G; KB, MB for powers of 1000).  Commands that need the appliance
+launch it; 'run' (or 'launch') launches it explicitly.  On the command line, separate
+commands with a ':' word.  In a script: one command per line; '#' comments; "double"
+(with \\n \\t escapes) or 'single' quotes; '-CMD' goes on if CMD fails; '!CMD' runs a
+host command; '<!CMD' runs the commands a host command prints; 'CMD ... | host-cmd'
+pipes CMD's output.  The first failing command stops a script with status 1; at a
+terminal the shell goes on.  Type 'guestkit help' for the list of commands and
+'guestkit help CMD' for one command.
 
-example:
+examples:
   guestkit --rw -a disk.img run : mount /dev/sda1 / : write /hello hi : cat /hello
+  guestkit -a disk.img -i <<EOF
+  cat /etc/fstab
+  ll /etc | grep passwd
+  EOF
 """
 
 
@@ -64,10 +101,24 @@ class Options:
         self.smp = None
         self.network = False
         self.progress_bars = None   # None: on a terminal only
+        self.file = None            # -f FILE: the script to run
+        self.keys_from_stdin = False
+        self.echo_keys = False
+        self.pipe_error = False
+        self.autosync = True        # -n/--no-sync: False
+        self.dest_paths = True      # --no-dest-paths: no guest paths in completion
+        self.new = []               # -N [FILENAME=]TYPE: prepared disks (see prepared.py)
+        self.keys = []              # --key ID:key:KEY | ID:file:FILE, for -i
+        self.cmd_help = None        # --cmd-help [CMD]: "" for the list
+        self.listen = False         # --listen: serve commands in the background
+        self.csh = False            # --csh: print the listener's pid for csh
+        self.remote = None          # --remote[=PID]: "" for $GUESTFISH_PID
         self.help = False
         self.version = False
         self.commands = []      # the words after the options
         self._format = None
+        self._blocksize = None
+        self.blocksizes = {}        # index in drives -> --blocksize in force for that -a
 
     def __repr__(self):
         return "Options(%r)" % {k: v for k, v in vars(self).items() if not k.startswith("_")}
@@ -97,14 +148,25 @@ def _positive_int(option, text):
     return n
 
 
+def _add(o, v):
+    o.drives.append(("a", v, o._format))
+    if o._blocksize:
+        o.blocksizes[len(o.drives) - 1] = o._blocksize
+
+
+def _set_blocksize(o, v):
+    o._blocksize = _positive_int("--blocksize", v) if v else None
+
+
 def _set_format(o, v):
     o._format = None if v in ("", "auto") else v
 
 
 # option -> (takes an argument, what it does)
 _OPTIONS = {
-    "add": (True, lambda o, v: o.drives.append(("a", v, o._format))),
+    "add": (True, _add),
     "format": (True, _set_format),
+    "blocksize": (True, _set_blocksize),
     "ro": (False, lambda o, v: setattr(o, "readonly", True)),
     "rw": (False, lambda o, v: setattr(o, "readonly", False)),
     "domain": (True, lambda o, v: o.drives.append(("d", v, None))),
@@ -119,11 +181,27 @@ _OPTIONS = {
     "network": (False, lambda o, v: setattr(o, "network", True)),
     "progress-bars": (False, lambda o, v: setattr(o, "progress_bars", True)),
     "no-progress-bars": (False, lambda o, v: setattr(o, "progress_bars", False)),
+    "file": (True, lambda o, v: setattr(o, "file", v)),
+    "keys-from-stdin": (False, lambda o, v: setattr(o, "keys_from_stdin", True)),
+    "echo-keys": (False, lambda o, v: setattr(o, "echo_keys", True)),
+    "pipe-error": (False, lambda o, v: setattr(o, "pipe_error", True)),
+    "no-sync": (False, lambda o, v: setattr(o, "autosync", False)),
+    "no-dest-paths": (False, lambda o, v: setattr(o, "dest_paths", False)),
+    "selinux": (False, lambda o, v: None),          # guestfish: kept for old scripts, no-op
+    "new": (True, lambda o, v: o.new.append(v)),
+    "key": (True, lambda o, v: o.keys.append(v)),
+    "listen": (False, lambda o, v: setattr(o, "listen", True)),
+    "csh": (False, lambda o, v: setattr(o, "csh", True)),
+    # --remote[=PID] is read in parse_options; listed for completion and the man page
+    "remote": (False, lambda o, v: setattr(o, "remote", "")),
+    # --cmd-help [CMD] (its argument is optional) is read in parse_options; listed here so
+    # that everything made from this table (completion, man page) knows it
+    "cmd-help": (False, lambda o, v: setattr(o, "cmd_help", "")),
     "help": (False, lambda o, v: setattr(o, "help", True)),
     "version": (False, lambda o, v: setattr(o, "version", True)),
 }
 _SHORT = {"a": "add", "r": "ro", "w": "rw", "d": "domain", "c": "connect", "m": "mount",
-          "i": "inspector",
+          "i": "inspector", "f": "file", "n": "no-sync", "N": "new",
           "x": "trace", "v": "verbose", "h": "help", "V": "version"}
 
 
@@ -136,12 +214,24 @@ def parse_options(argv):
         if w == "--":
             o.commands = list(argv[i + 1:])
             return o
+        if w == "--cmd-help":               # guestfish: --cmd-help [CMD]
+            more = i + 1 < len(argv) and not argv[i + 1].startswith("-")
+            o.cmd_help = argv[i + 1] if more else ""
+            i += 2 if more else 1
+            continue
+        if w == "--remote" or w.startswith("--remote="):     # an optional =PID
+            o.remote = w[len("--remote="):]
+            i += 1
+            continue
         if w.startswith("--"):
             name, eq, value = w[2:].partition("=")
             if name not in _OPTIONS:
                 raise CliError("unknown option --%s (see guestkit --help)" % name)
             takes, apply = _OPTIONS[name]
-            if takes and not eq:
+            if name in ("format", "blocksize") and not eq and (
+                    i + 1 >= len(argv) or argv[i + 1].startswith("-")):
+                value, takes = "", False        # bare --format/--blocksize: the default
+            elif takes and not eq:
                 i += 1
                 if i >= len(argv):
                     raise CliError("option --%s needs an argument" % name)
@@ -189,11 +279,18 @@ def configure_handle(g, o):
         g.set_smp(o.smp)
     if o.network:
         g.set_network(True)
-    for what, name, fmt in o.drives:
+    if not o.autosync:
+        g.set_autosync(False)
+    for i, (what, name, fmt) in enumerate(o.drives):
         if what == "a":
             kw = {"readonly": o.readonly}
             if fmt is not None:
                 kw["format"] = fmt
+            if o.blocksizes.get(i):
+                kw["blocksize"] = o.blocksizes[i]
+            if is_uri(name):
+                name, remote = drive_from_uri(name)
+                kw.update(remote)
             g.add_drive_opts(name, **kw)
         else:
             add_domain = getattr(g, "add_domain", None)
@@ -235,6 +332,28 @@ def prompt_for_credentials(g, stdin=None, stderr=None):
     return True
 
 
+def open_encrypted_disks(g, o, ask):
+    """-i on encrypted guests: open every LUKS device (as luks-UUID) with the key a --key
+    selector gives for its device name or UUID, else with ASK(device) (the shell asks on
+    the terminal, or reads standard input with --keys-from-stdin), and activate the volume
+    groups inside (the handle must be launched)."""
+    from ..tools.common import ToolError, open_encrypted, parse_key_selector
+
+    class Keys:
+        def __init__(self):
+            self.selectors = [parse_key_selector(s) for s in o.keys]
+
+        def key_for(self, device, uuid):
+            for ident, key in self.selectors:
+                if ident in (device, uuid):
+                    return key
+            return ask(device)
+    try:
+        open_encrypted(g, Keys())
+    except ToolError as e:
+        raise CliError(str(e)) from None
+
+
 def mount_inspected(g, o):
     """-i: inspect, then mount the one operating system found where it mounts its
     filesystems (the handle must be launched)."""
@@ -250,10 +369,12 @@ def mount_inspected(g, o):
 
 def mount_all(g, o):
     """Mount the -m filesystems (the handle must be launched).  Without explicit options,
-    read-only mode mounts with 'ro'."""
+    read-only mode mounts with 'ro', except when the only disks are -N ones (new, made
+    writable: --ro does not apply to them, as in guestfish)."""
+    readonly = o.readonly and not (getattr(o, "new", None) and not getattr(o, "drives", 1))
     for dev, mp, opts, fstype in o.mounts:
         if opts is None:
-            opts = "ro" if o.readonly else ""
+            opts = "ro" if readonly else ""
         if fstype is not None:
             g.mount_vfs(opts, fstype, dev, mp)
         else:

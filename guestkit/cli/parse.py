@@ -6,18 +6,14 @@ Everything here comes from the action table; no action is named in this module.
 import difflib
 import functools
 import re
-import shlex
 
 from ..actions import ACTIONS, lookup
-from ..actions.table import Int, OptString
+from ..actions.table import Int, Key, OptString
 from . import CliError
+from .builtins import BUILTINS
 
-#: a standalone word that separates commands on the command line (or on one line)
+#: a standalone word that separates commands on the command line
 SEPARATOR = ":"
-
-#: commands of the shell itself (not actions)
-BUILTINS = ("help", "list-commands", "quit", "exit")
-
 
 def split_commands(words):
     """Split a list of words on standalone ``:`` words; empty commands are dropped."""
@@ -32,18 +28,6 @@ def split_commands(words):
     if cur:
         groups.append(cur)
     return groups
-
-
-def split_line(line):
-    """One input line as a list of commands (lists of words), shell-like quoting.  Blank
-    lines and lines starting with # give no command."""
-    if not line.strip() or line.lstrip().startswith("#"):
-        return []
-    try:
-        words = shlex.split(line)
-    except ValueError as e:
-        raise CliError("cannot parse the line: %s" % e) from None
-    return split_commands(words)
 
 
 def shell_name(name):
@@ -111,7 +95,40 @@ def usage_line(action):
     return " ".join(parts)
 
 
-_C_OCTAL = re.compile(r"([+-]?)0([0-7]+)")
+_NUMBER = re.compile(r"([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)([A-Za-z]*)")
+
+_POWERS = "KMGTPEZY"
+
+
+def size_suffixes():
+    """The size suffixes guestfish(1) accepts after an integer -> multiplier: k or K or
+    KiB (1024), KB (1000), M or MiB, MB, ... up to Y, YiB, YB."""
+    table = {"k": 1024}
+    for i, p in enumerate(_POWERS, 1):
+        table[p] = table[p + "iB"] = 1024 ** i
+        table[p + "B"] = 1000 ** i
+    return table
+
+
+_SUFFIXES = size_suffixes()
+
+
+def parse_integer(text):
+    """An integer as guestfish reads one: decimal, C octal (0755) or hex (0x1ed), then an
+    optional size suffix (1K = 1024, 1KB = 1000, 2M, 10G, ...).  ValueError if it is not."""
+    m = _NUMBER.fullmatch(text.strip())
+    if not m:
+        raise ValueError("expecting an integer (decimal, 0755 octal, 0x1ed hex, with an "
+                         "optional size suffix such as 512K or 10G), got %r" % text)
+    sign, digits, suffix = m.groups()
+    n = int(digits, 0) if digits[:2].lower() == "0x" else int(digits, 8 if
+                                                                 digits[0] == "0" else 10)
+    if suffix:
+        if suffix not in _SUFFIXES:
+            raise ValueError("unknown size suffix %r in %r (known: k, K, KiB, KB, M, MiB, "
+                             "MB, G, ... up to Y)" % (suffix, text))
+        n *= _SUFFIXES[suffix]
+    return -n if sign == "-" else n
 
 
 def _parse_one(action, kind, text):
@@ -122,9 +139,12 @@ def _parse_one(action, kind, text):
     if isinstance(kind, OptString) and text == "":
         return None
     if isinstance(kind, Int):
-        m = _C_OCTAL.fullmatch(text.strip())
-        if m:                         # 0755 is octal in the shell, as in C
-            text = m.group(1) + "0o" + m.group(2)
+        try:
+            return parse_integer(text)
+        except ValueError as e:
+            if kind.secret:
+                e = "invalid value"
+            raise CliError("%s: %s: %s" % (shell_name(action.name), kind.name, e)) from None
     try:
         return kind.parse(text)
     except ValueError as e:
@@ -134,21 +154,56 @@ def _parse_one(action, kind, text):
         raise CliError("%s: %s" % (shell_name(action.name), e)) from None
 
 
+class AskKey:
+    """Stands for a key or passphrase left out of the command, as guestfish scripts leave
+    them out: the shell asks for it when the command runs."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return "AskKey(%r)" % self.name
+
+    def __eq__(self, other):
+        return isinstance(other, AskKey) and other.name == self.name
+
+
+def _ask_for_omitted_keys(action, words):
+    """guestfish never takes keys on the command line: ``cryptsetup-open /dev/sda2 name``
+    asks for the key.  When the words before the optional arguments are exactly the
+    arguments without the keys, put an AskKey where each key goes."""
+    keys = [i for i, k in enumerate(action.args) if isinstance(k, Key)]
+    if not keys:
+        return words
+    known = {k.name for k in action.optargs}
+    given = next((i for i, w in enumerate(words)
+                  if ":" in w and w.partition(":")[0] in known), len(words))
+    if given != len(action.args) - len(keys):
+        return words
+    out = list(words[:given])
+    for i in keys:
+        out.insert(i, AskKey(action.args[i].name))
+    return out + list(words[given:])
+
+
 def parse_args(action, words, readonly=None):
     """Turn the words after the command name into (args, optargs) for ACTION.
 
     The first words are the positional arguments, each parsed by its kind; the words after
     them are optional arguments written ``name:value``.  ``-`` for a host file to read or
     write means standard input or output; an empty word for an optional string means None.
+    Keys left out (as guestfish wants them) come back as AskKey placeholders.
     READONLY, when not None, is the default of an optional ``readonly`` argument (the shell
     is read-only unless --rw was given).
     """
     name = shell_name(action.name)
     n = len(action.args)
+    words = _ask_for_omitted_keys(action, words)
     if len(words) < n:
         raise CliError("%s: expects %d argument%s, got %d\nusage: %s" % (
             name, n, "" if n == 1 else "s", len(words), usage_line(action)))
-    args = [_parse_one(action, k, w) for k, w in zip(action.args, words)]
+    args = [w if isinstance(w, AskKey) else _parse_one(action, k, w)
+            for k, w in zip(action.args, words)]
     known = {k.name: k for k in action.optargs}
     optargs = {}
     for w in words[n:]:

@@ -10,7 +10,8 @@ from guestkit.actions.table import (
     Action, Int, RBool, RBufferOut, RConstString, RErr, RHashtable, RInt, RInt64, ROptString,
     Ret, RString, RStringList, RStruct, RStructList, String,
 )
-from guestkit.cli import CliError, helptext, main as cli_main, options, output, parse, shell
+from guestkit.cli import (CliError, helptext, interactive, main as cli_main, options, output,
+                          parse, shell)
 
 
 # ---- a recorder standing in for the handle --------------------------------------------------
@@ -66,15 +67,6 @@ def test_split_on_standalone_colon_only():
 def test_split_drops_empty_commands():
     assert parse.split_commands([":", "ls", "/", ":", ":", "df", ":"]) == [["ls", "/"], ["df"]]
     assert parse.split_commands([]) == []
-
-
-def test_split_line_quotes_comments_and_separators():
-    assert parse.split_line("write /f 'hello world' : cat /f\n") == [
-        ["write", "/f", "hello world"], ["cat", "/f"]]
-    assert parse.split_line("   # a comment\n") == []
-    assert parse.split_line("\n") == []
-    with pytest.raises(CliError, match="cannot parse"):
-        parse.split_line("cat 'unterminated\n")
 
 
 # ---- finding commands -----------------------------------------------------------------------
@@ -433,7 +425,7 @@ def test_interactive_errors_continue(monkeypatch):
         prompts.append(prompt)
         return next(lines)
     monkeypatch.setattr("builtins.input", fake_input)
-    monkeypatch.setattr(shell, "_setup_readline", lambda: None)
+    monkeypatch.setattr(interactive, "setup_readline", lambda sh: None)
     out, err = io.StringIO(), io.StringIO()
     sh = shell.Shell(lambda: g, out=out, err=err)
     assert sh.run_input(io.StringIO(), interactive=True) == 0
@@ -453,13 +445,12 @@ def test_finish_shuts_down_then_closes():
 
 
 def test_completion():
-    assert "list-filesystems" in shell.complete("", "list-fi")
-    assert shell.complete("", "list-fi") == [n for n in parse.command_names()
-                                            if n.startswith("list-fi")]
-    assert shell.complete("mkfs ext4 /dev/sda ", "bl") == ["blocksize:"]
-    after_sep = shell.complete("ls / : ", "ls")
-    assert "ls" in after_sep and all(n.startswith("ls") for n in after_sep)
-    assert shell.complete("nosuchcmd ", "x") == []
+    complete = interactive.complete
+    assert "list-filesystems" in complete("", "list-fi")
+    assert complete("", "list-fi") == [n for n in parse.command_names()
+                                       if n.startswith("list-fi")]
+    assert complete("mkfs ext4 /dev/sda ", "bl") == ["blocksize:"]
+    assert complete("nosuchcmd ", "x") == []
 
 
 # ---- main() without a VM --------------------------------------------------------------------
