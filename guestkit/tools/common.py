@@ -247,17 +247,18 @@ class Keys:
                                 % device)
             return line.rstrip("\n")
         try:
-            tty = open("/dev/tty", "r+")
+            # unbuffered: open("/dev/tty", "r+") fails, a terminal cannot seek
+            fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
         except OSError:
             raise ToolError("%s is encrypted: give its key with --key or "
                             "--keys-from-stdin (there is no terminal to ask on)"
                             % device) from None
-        with tty:
-            if self.echo:
-                tty.write(prompt)
-                tty.flush()
-                return tty.readline().rstrip("\n")
-            return getpass.getpass(prompt, stream=tty)
+        import io
+        with io.FileIO(fd, "r+") as tty:
+            if not self.echo:
+                return getpass.getpass(prompt)          # on /dev/tty, echo off
+            tty.write(prompt.encode())
+            return tty.readline().decode("utf-8", "surrogateescape").rstrip("\r\n")
 
 
 def parse_key_selector(text):

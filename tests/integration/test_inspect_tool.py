@@ -130,3 +130,33 @@ def test_xpath_queries_an_earlier_document(images):
     assert q.returncode == 1 and "--xpath" in q.stderr
     q = tool("--xpath", "//x", stdin="not xml")
     assert q.returncode == 1 and "not an XML document" in q.stderr
+
+
+def test_key_asked_on_the_terminal(images):
+    """No --key: the passphrase is asked on the controlling terminal, not echoed."""
+    import pty
+    import time
+    pid, master = pty.fork()
+    if pid == 0:                                   # the child: its terminal is the pty
+        os.execv(sys.executable, [sys.executable, "-m", "guestkit.cli", "inspect", "--json",
+                                  "--format=raw", "-a", images["enc"]])
+    seen = bytearray()
+    answered = False
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:                            # EIO: the child is gone
+            break
+        if not chunk:
+            break
+        seen += chunk
+        if not answered and b"/dev/vgc/root" in seen and seen.rstrip().endswith(b":"):
+            os.write(master, KEY.encode() + b"\n")
+            answered = True
+    os.close(master)
+    _, status = os.waitpid(pid, 0)
+    text = seen.decode(errors="replace")
+    assert answered and os.waitstatus_to_exitcode(status) == 0, text
+    assert KEY not in text                         # not echoed
+    assert '"hostname": "vault"' in text
