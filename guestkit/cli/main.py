@@ -86,7 +86,7 @@ def main(argv=None):
     shell = Shell(make_handle, setup=setup, readonly=opts.readonly,
                   after_call=bars.done if bars is not None else None,
                   pipe_error=opts.pipe_error, keys_from_stdin=opts.keys_from_stdin,
-                  echo_keys=opts.echo_keys, reattach=reattach)
+                  echo_keys=opts.echo_keys, reattach=reattach, json=opts.json)
     shell.dest_paths = opts.dest_paths
     try:
         return _run(shell, opts)

@@ -57,6 +57,8 @@ options:
   --network               give the appliance a network (for rsync-in, rsync-out)
   --progress-bars         progress bars for long calls even when standard error is not
                           a terminal (--no-progress-bars: never; default: on a terminal)
+  --json                  print each command's result as one line of JSON (the structures
+                          the Python API returns; bytes as text, or {"base64": ...})
   --listen [--csh]        fork a shell into the background and print its pid as
                           GUESTFISH_PID=PID (for eval); --remote sends it commands
   --remote[=PID] CMD...   run commands in the background shell PID ($GUESTFISH_PID)
@@ -101,6 +103,7 @@ class Options:
         self.smp = None
         self.network = False
         self.progress_bars = None   # None: on a terminal only
+        self.json = False
         self.file = None            # -f FILE: the script to run
         self.keys_from_stdin = False
         self.echo_keys = False
@@ -181,6 +184,7 @@ _OPTIONS = {
     "network": (False, lambda o, v: setattr(o, "network", True)),
     "progress-bars": (False, lambda o, v: setattr(o, "progress_bars", True)),
     "no-progress-bars": (False, lambda o, v: setattr(o, "progress_bars", False)),
+    "json": (False, lambda o, v: setattr(o, "json", True)),
     "file": (True, lambda o, v: setattr(o, "file", v)),
     "keys-from-stdin": (False, lambda o, v: setattr(o, "keys_from_stdin", True)),
     "echo-keys": (False, lambda o, v: setattr(o, "echo_keys", True)),

@@ -1,5 +1,7 @@
 """Print an action's result according to its return kind."""
 
+import base64
+import json
 import sys
 
 from ..actions.table import (RBool, RBufferOut, RErr, RHashtable, RInt, RInt64, ROptString,
@@ -92,3 +94,33 @@ def print_result(ret, value, out=None):
     if text:
         out.write(text)
         out.flush()
+
+
+def json_value(ret, value):
+    """VALUE as JSON can hold it: the Python API's structures, hashtables as objects,
+    bytes as text when they are UTF-8, else as {"base64": ...}."""
+    if isinstance(ret, RHashtable):
+        return {_text(k): _json_plain(v) for k, v in _pairs(value)}
+    if isinstance(ret, RBool):
+        return bool(value)
+    return _json_plain(value)
+
+
+def _json_plain(v):
+    if isinstance(v, (bytes, bytearray)):
+        try:
+            return bytes(v).decode("utf-8")
+        except UnicodeDecodeError:
+            return {"base64": base64.b64encode(bytes(v)).decode("ascii")}
+    if isinstance(v, dict):
+        return {str(k): _json_plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_plain(x) for x in v]
+    return v
+
+
+def print_json_result(ret, value, out=None):
+    """--json: one line holding VALUE as one JSON document."""
+    out = out if out is not None else sys.stdout
+    out.write(json.dumps(json_value(ret, value), ensure_ascii=False) + "\n")
+    out.flush()

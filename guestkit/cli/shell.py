@@ -11,7 +11,7 @@ from ..actions.table import LAUNCHED, DevOrPath, Pathname
 from . import CliError, winpath
 from .builtins import BUILTINS
 from .handlers import EventHandlers
-from .output import print_result
+from .output import print_json_result, print_result
 from .parse import AskKey, find_action, parse_args, shell_name
 
 PROMPT = "><gk> "
@@ -81,8 +81,9 @@ class Shell:
 
     def __init__(self, make_handle, setup=None, readonly=True, out=None, err=None,
                  after_call=None, pipe_error=False, keys_from_stdin=False, echo_keys=False,
-                 reattach=None):
+                 reattach=None, json=False):
         self._make = make_handle
+        self.json = json                    # --json: each result as one JSON line
         self._after_call = after_call       # after every action (progress bars end)
         self._setup = setup
         self._reattach = reattach
@@ -172,7 +173,10 @@ class Shell:
         finally:
             if self._after_call is not None:
                 self._after_call()
-        print_result(action.ret, result, self.out)
+        if self.json:
+            print_json_result(action.ret, result, self.out)
+        else:
+            print_result(action.ret, result, self.out)
 
     def read_key(self, name):
         """A key or passphrase the command left out: from standard input with

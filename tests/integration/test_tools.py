@@ -238,6 +238,14 @@ def test_json_output(img):
     assert [",".join("" if r[k] is None else str(r[k]) for k in
                      ("name", "type", "vfs", "label", "mbr", "size", "parent"))
             for r in rows] == table.splitlines()[1:]
+    # the shell's --json: the API's structures, one line per command
+    r = tool("--json", "-a", path, "-m", "/dev/vg/root", "ls", "/etc", ":", "statvfs", "/",
+             ":", "blkid", "/dev/vg/root", ":", "read-file", "/etc/hostname", ":",
+             "is-dir", "/etc")
+    lines = [json.loads(line) for line in r.stdout.decode().splitlines()]
+    assert lines[0] == plain["/etc"]
+    assert lines[1]["bsize"] > 0 and lines[2]["LABEL"] == "ROOT"
+    assert lines[3] == "tools\n" and lines[4] is True
     r = tool("ls", "-a", path, "--json", "--csv", "-lR", "/etc", check=False)
     assert r.returncode == 1 and b"--json and --csv" in r.stderr
 

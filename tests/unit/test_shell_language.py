@@ -827,3 +827,25 @@ def test_uris_and_blocksize_reach_add_drive():
         with pytest.raises(CliError, match=msg):
             options.configure_handle(Recorder(launched=False),
                                      options.parse_options(["-a", bad]))
+
+
+def test_json_results_without_an_appliance():
+    """--json: one line of JSON per command, the API's own structures."""
+    import json
+    r = subprocess.run([sys.executable, "-m", "guestkit.cli", "--json", "set-memsize", "700",
+                        ":", "get-memsize", ":", "version", ":", "is-config", ":",
+                        "get-append", ":", "set-backend-settings", "a=1", ":",
+                        "get-backend-settings"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    docs = [json.loads(line) for line in r.stdout.splitlines()]
+    assert docs[0] is None and docs[1] == 700 and set(docs[2]) == {
+        "major", "minor", "release", "extra"} and docs[3] is True
+    assert docs[4] is None and docs[5] is None and docs[6] == ["a=1"]
+
+
+def test_json_values():
+    from guestkit.actions.table import RBufferOut, RHashtable
+    from guestkit.cli.output import json_value
+    assert json_value(RHashtable(), [("a", "1"), ("b", "2")]) == {"a": "1", "b": "2"}
+    assert json_value(RBufferOut(), b"text") == "text"
+    assert json_value(RBufferOut(), b"\xff\x00") == {"base64": "/wA="}
