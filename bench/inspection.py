@@ -11,16 +11,15 @@ Medians; the ratio is libguestfs/guestkit (above 1: guestkit is faster).  libgue
 with Debian's /usr/bin/python3 and LIBGUESTFS_BACKEND_SETTINGS=force_tcg, never at the same
 time as guestkit.  Usage: python bench/inspection.py [--runs 3] [--image IMG] [--workdir DIR]
 """
-import argparse
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, HERE)
+import debian_guest  # noqa: E402  (bench/debian_guest.py)
 
 # every getter Debian's libguestfs has (it lacks build_id; format is deprecated)
 GETTERS = ("type", "distro", "product_name", "product_variant", "major_version",
@@ -48,29 +47,11 @@ g.close()
 """ % (GETTERS,)
 
 
-def timed(argv, env=None):
-    t = time.monotonic()
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
-    return time.monotonic() - t
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--image", help="a raw image to inspect instead of the Debian one")
-    ap.add_argument("--workdir", help="where the Debian image is built and kept")
-    a = ap.parse_args()
-    tmp = None
-    if a.image:
-        img = a.image
-    else:
-        from tests.guest_images import debian_on_lvm
-        workdir = a.workdir or tempfile.mkdtemp(prefix="gk-bench-inspect-")
-        tmp = None if a.workdir else workdir
-        print("building the Debian image in %s ..." % workdir, file=sys.stderr)
-        img = debian_on_lvm(workdir)
-    lg_env = dict(os.environ, LIBGUESTFS_BACKEND="direct", LIBGUESTFS_BACKEND_SETTINGS="force_tcg")
+    a, img, tmp = debian_guest.start(__doc__, "gk-bench-inspect-")
+    lg_env = debian_guest.LIBGUESTFS_ENV
     rows = {"inspect": ([], []), "tool": ([], [])}
     apps = None
     for _ in range(a.runs):
@@ -79,13 +60,14 @@ def main():
                              ).stdout.split()
         rows["inspect"][0].append(float(out[0]))
         apps = out[1]
-        rows["tool"][0].append(timed([sys.executable, "-m", "guestkit.cli", "inspect",
-                                      "--format=raw", "-a", img]))
+        rows["tool"][0].append(debian_guest.timed([sys.executable, "-m", "guestkit.cli",
+                                                   "inspect", "--format=raw", "-a", img]))
     for _ in range(a.runs):
         out = subprocess.run(["/usr/bin/python3", "-c", WORKER, "guestfs", img], env=lg_env,
                              check=True, capture_output=True, text=True).stdout.split()
         rows["inspect"][1].append(float(out[0]))
-        rows["tool"][1].append(timed(["virt-inspector", "--format=raw", "-a", img], lg_env))
+        rows["tool"][1].append(debian_guest.timed(["virt-inspector", "--format=raw", "-a", img],
+                                                  lg_env))
     print("%d applications; medians of %d runs" % (int(apps), a.runs))
     print("%-10s %10s %12s %8s" % ("", "guestkit s", "libguestfs s", "ratio"))
     for name, (ours, theirs) in rows.items():
