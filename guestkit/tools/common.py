@@ -79,10 +79,13 @@ def guest_parser(prog, description, mounts=False, writable=False, add_help=True)
     return ap
 
 
-def open_guest(ns, mount=False):
+def open_guest(ns, mount=False, pgroup=False, keys=None):
     """A launched handle on the guest the options name (read-only unless ns.readonly is
     False), its encrypted devices opened; MOUNT: its filesystems mounted, the -m ones or
-    else where inspection says the operating system mounts them."""
+    else where inspection says the operating system mounts them.  PGROUP: qemu runs in a
+    process group of its own (a Ctrl-C on the terminal reaches the tool only, which then
+    shuts the appliance down itself).  KEYS: a Keys to reuse (a tool that opens the guest
+    again asks for each passphrase once)."""
     if not ns.drives:
         raise ToolError("no disk given: use -a IMAGE or -d GUEST")
     readonly = getattr(ns, "readonly", True)
@@ -90,6 +93,8 @@ def open_guest(ns, mount=False):
     try:
         g.set_verbose(ns.verbose)
         g.set_trace(ns.trace)
+        if pgroup:
+            g.set_pgroup(True)
         from ..cli.progress import ProgressBars, wanted
         if wanted(getattr(ns, "progress_bars", None)):
             ProgressBars().attach(g)
@@ -100,7 +105,7 @@ def open_guest(ns, mount=False):
                 g.add_domain(name, readonly=readonly,
                              **({"libvirturi": ns.connect} if ns.connect else {}))
         g.launch()
-        open_encrypted(g, Keys(ns))
+        open_encrypted(g, keys or Keys(ns))
         if mount:
             mount_guest(g, ns, readonly)
     except BaseException:
@@ -135,8 +140,14 @@ class Keys:
         self.from_stdin = ns.keys_from_stdin
         self.echo = ns.echo_keys
         self.stdin = stdin or sys.stdin
+        self.given = {}                 # (device, uuid) -> the passphrase given for it
 
     def key_for(self, device, uuid):
+        if (device, uuid) not in self.given:
+            self.given[device, uuid] = self._ask(device, uuid)
+        return self.given[device, uuid]
+
+    def _ask(self, device, uuid):
         for ident, key in self.selectors:
             if ident in (device, uuid):
                 return key

@@ -20,6 +20,7 @@ TOOLS = {
                     "describe a guest's operating systems (XML or JSON)"),
     "log": Tool("log:main", "virt-log", "print a guest's system log"),
     "ls": Tool("ls:main", "virt-ls", "list directories of a guest"),
+    "tail": Tool("tail:main", "virt-tail", "follow files of a guest as they grow (tail -f)"),
     "tar-in": Tool("tar:tar_in", "virt-tar-in", "unpack a tar archive into a guest"),
     "tar-out": Tool("tar:tar_out", "virt-tar-out", "pack a guest directory into a tar archive"),
     "test-tool": Tool("test_tool:main", "libguestfs-test-tool",
