@@ -4,9 +4,13 @@ changed behind a tool's back with debugfs; where the issue asks for it, the resu
 compared with libguestfs's own tool (identical output) or read back by libguestfs."""
 
 import os
+import re
+import shutil
 import signal
+import stat
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -25,13 +29,17 @@ def tool(*args, stdin=None, check=True, env=None):
 
 def ext4_image(path, tree, size="32M"):
     """A raw image holding one ext4 filesystem (no partition table) made from TREE,
-    {relative path: bytes, or None for a directory}."""
+    {relative path: bytes, None for a directory, "fifo", or ("->", symlink target)}."""
     src = str(path) + ".src"
     os.makedirs(src)
     for rel, data in sorted(tree.items()):
         p = os.path.join(src, rel)
         if data is None:
             os.makedirs(p, exist_ok=True)
+        elif data == "fifo":
+            os.mkfifo(p)
+        elif isinstance(data, tuple):
+            os.symlink(data[1], p)
         else:
             os.makedirs(os.path.dirname(p), exist_ok=True)
             with open(p, "wb") as f:
@@ -56,6 +64,75 @@ def replace_file(image, guest_path, data, tmp):
     with open(host, "wb") as f:
         f.write(data)
     debugfs(image, "rm " + guest_path, "write %s %s" % (host, guest_path))
+
+
+OS_RELEASE = (b'NAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n'
+              b'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n')
+#: a small Debian-looking guest that inspection finds (one ext4 filesystem on /dev/sda)
+GUEST = {"etc/os-release": OS_RELEASE, "etc/fstab": b"/dev/sda / ext4 defaults 0 1\n",
+         "etc/hostname": b"guest\n", "etc/conf": b"a-old b-old\nkeep\nlast-old",
+         "etc/deep/dir/file": b"deep\n", "home/user/notes": b"hello\n", "var/log": None,
+         "etc/link": ("->", "conf"), "etc/fifo": "fifo", "etc/debian_version": b"12.4\n",
+         "bin": None}          # libguestfs's inspection wants /bin beside /etc and fstab
+
+
+def make_guest(path):
+    """GUEST as an image; /etc/conf is 0640 owned by 1000:1000, /etc/link points to it,
+    /etc/fifo is a fifo."""
+    img = ext4_image(path, GUEST)
+    debugfs(img, "set_inode_field /etc/conf mode 0100640", "set_inode_field /etc/conf uid 1000",
+            "set_inode_field /etc/conf gid 1000")
+    return img
+
+
+class Background:
+    """libguestfs's tools (~20 s each here) run in one thread, one after another, while the
+    tests go on; results by name."""
+
+    def __init__(self):
+        self.jobs, self.results = [], {}
+        self.lock = threading.Lock()
+        self.thread = None
+
+    def run(self, name, argv, env=LIBGUESTFS_ENV, stdin=None):
+        def job():
+            self.results[name] = subprocess.run(argv, capture_output=True, env=env,
+                                                input=stdin, timeout=900)
+        with self.lock:
+            prev = self.thread
+
+            def chain():
+                if prev is not None:
+                    prev.join()
+                job()
+            self.thread = threading.Thread(target=chain, daemon=True)
+            self.thread.start()
+
+    def result(self, name):
+        with self.lock:
+            t = self.thread
+        t.join(1800)
+        r = self.results[name]
+        assert r.returncode == 0, (r.args, r.stderr.decode())
+        return r.stdout
+
+
+@pytest.fixture(scope="module")
+def libguestfs():
+    bg = Background()
+    yield bg
+    if bg.thread is not None:
+        bg.thread.join(1800)
+
+
+def inode(image, path):
+    """(inode number, mode, uid, gid) of PATH in IMAGE's ext4, read on the host by debugfs."""
+    out = subprocess.run(["debugfs", "-R", "stat " + path, image], capture_output=True,
+                         text=True, check=True).stdout
+    m = re.search(r"Inode: (\d+)\s+Type: \w+\s+Mode:\s+(\d+).*?User:\s+(\d+)\s+Group:\s+(\d+)",
+                  out, re.S)
+    assert m, out
+    return int(m.group(1)), int(m.group(2), 8), int(m.group(3)), int(m.group(4))
 
 
 # ---- tail ----------------------------------------------------------------------------
@@ -176,3 +253,59 @@ def test_tail_bad_input(tmp_path):
     r = tool("tail", "--format=raw", "-a", img, "-m", "/dev/sda", "/nothing", "/here",
              check=False)
     assert r.returncode == 1 and b"none of the files were found" in r.stderr
+
+
+# ---- edit ----------------------------------------------------------------------------
+
+def test_edit(tmp_path, libguestfs):
+    img = make_guest(tmp_path / "edit.img")
+    before = {p: inode(img, p) for p in ("/etc/conf", "/etc/hostname", "/etc/fstab")}
+    assert before["/etc/conf"][1:] == (0o640, 1000, 1000)
+    # an expression through a symlink, with a backup; /etc/hostname does not match: untouched
+    tool("edit", "--format=raw", "-a", img, "-b", ".orig",
+         "-e", r"s/(\w+)-old/$1-new/g", "/etc/link", "/etc/hostname")
+    conf = inode(img, "/etc/conf")
+    assert conf[0] != before["/etc/conf"][0] and conf[1:] == (0o640, 1000, 1000)
+    assert inode(img, "/etc/conf.orig") == before["/etc/conf"]     # the old file itself
+    assert inode(img, "/etc/hostname") == before["/etc/hostname"]  # not rewritten
+    r = subprocess.run(["debugfs", "-R", "ls /etc", img], capture_output=True, text=True)
+    assert "hostname.orig" not in r.stdout and "link.orig" not in r.stdout
+    # $EDITOR mode; an editor that fails leaves the file alone
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\nset -e\necho "$MARK" >> "$1"\n')
+    editor.chmod(0o755)
+    tool("edit", "--format=raw", "-a", img, "/etc/fstab",
+         env=dict(os.environ, EDITOR=str(editor), MARK="tmpfs /tmp tmpfs defaults 0 0"))
+    r = tool("edit", "--format=raw", "-a", img, "/etc/hostname", check=False,
+             env=dict(os.environ, EDITOR="false"))
+    assert r.returncode == 1 and b"the editor (false) failed" in r.stderr
+    # refused: a fifo, a directory, a missing file; nothing written, not even the good one
+    for bad, message in (("/etc/fifo", b"/etc/fifo: not a regular file"),
+                         ("/etc/deep", b"/etc/deep: not a regular file"),
+                         ("/etc/none", b"/etc/none: no such file")):
+        r = tool("edit", "--format=raw", "-a", img, "-e", "s/guest/changed/",
+                 "/etc/hostname", bad, check=False)
+        assert r.returncode == 1 and message in r.stderr, r.stderr
+        if bad == "/etc/fifo":
+            break                        # one launch is enough; the others are checked
+    assert inode(img, "/etc/hostname") == before["/etc/hostname"]
+    # libguestfs reads back what guestkit wrote
+    libguestfs.run("edit", ["guestfish", "--ro", "--format=raw", "-a", img, "-i"],
+                   stdin=b"cat /etc/conf\ncat /etc/conf.orig\ncat /etc/fstab\n"
+                         b"cat /etc/hostname\n")
+    assert libguestfs.result("edit") == (
+        b"a-new b-new\nkeep\nlast-new\n"          # guestfish's cat ends with a newline
+        b"a-old b-old\nkeep\nlast-old\n"
+        b"/dev/sda / ext4 defaults 0 1\ntmpfs /tmp tmpfs defaults 0 0\n\n"
+        b"guest\n\n")
+
+
+def test_edit_bad_expressions(tmp_path):
+    """Refused before any launch, with a message naming what is not supported."""
+    for expr, message in (("tr/a-z/A-Z/", b"is not supported: guestkit edit -e understands"),
+                          ("s/a/$x/", b"'$x' in the replacement"),
+                          ("s/a/b/e", b"the flag 'e' is not supported"),
+                          ("s/(/x/", b"the regex '('")):
+        r = tool("edit", "-a", str(tmp_path / "never-opened.img"), "-e", expr, "/etc/x",
+                 check=False)
+        assert r.returncode == 1 and message in r.stderr, (expr, r.stderr)
