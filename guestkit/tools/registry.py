@@ -14,6 +14,8 @@ TOOLS = {
     "copy-in": Tool("copy:copy_in", "virt-copy-in", "copy host files and directories into a guest"),
     "copy-out": Tool("copy:copy_out", "virt-copy-out", "copy files and directories out of a guest"),
     "df": Tool("df:main", "virt-df", "show the free space of a guest's filesystems"),
+    "diff": Tool("diff:main", "virt-diff", "list the differences between the files of two "
+                                           "guests"),
     "edit": Tool("edit:main", "virt-edit",
                  "edit files of a guest with $EDITOR or a Perl-style s/// expression"),
     "filesystems": Tool("filesystems:main", "virt-filesystems",

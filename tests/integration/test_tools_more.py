@@ -309,3 +309,48 @@ def test_edit_bad_expressions(tmp_path):
         r = tool("edit", "-a", str(tmp_path / "never-opened.img"), "-e", expr, "/etc/x",
                  check=False)
         assert r.returncode == 1 and message in r.stderr, (expr, r.stderr)
+
+
+# ---- diff ----------------------------------------------------------------------------
+
+DIFF_RUNS = {                           # name -> options, for virt-diff and guestkit diff
+    "plain": ["--uids", "-h", "--xattrs"],
+    "csv": ["--csv", "--all", "--checksum=sha256", "--time-t", "--atime", "--dir-times"],
+}
+
+
+def test_diff_matches_virt_diff(tmp_path, libguestfs):
+    a = make_guest(tmp_path / "a.img")
+    b = str(tmp_path / "b.img")
+    shutil.copy(a, b)
+    (tmp_path / "hostname").write_bytes(b"other\n")
+    (tmp_path / "conf").write_bytes(b"a-old b-old\nkeep\nlast-new")
+    (tmp_path / "new.bin").write_bytes(bytes(range(256)) * 12)
+    (tmp_path / "deep").write_bytes(b"deep\n" * 20)
+    debugfs(b, "rm /etc/hostname", "write %s /etc/hostname" % (tmp_path / "hostname"),
+            "rm /etc/conf", "write %s /etc/conf" % (tmp_path / "conf"),
+            "write %s /etc/new.bin" % (tmp_path / "new.bin"),
+            "rm /home/user/notes", "set_inode_field /etc/fstab mode 0100600",
+            "ea_set /etc/os-release user.note hello\x01",
+            "mkdir /etc/deep-er", "write %s /etc/deep-er/x" % (tmp_path / "deep"),
+            # made within the second: their times must say they changed
+            "set_inode_field /etc/hostname mtime 20200101000000",
+            "set_inode_field /etc/conf mtime 20200101000000")
+    for name, opts in DIFF_RUNS.items():
+        libguestfs.run("diff-" + name, ["virt-diff", "--format=raw", "-a", a, "-A", b] + opts)
+    mine = {name: tool("diff", "--format=raw", "-a", a, "-A", b, *opts).stdout
+            for name, opts in DIFF_RUNS.items()}
+    plain = mine["plain"].decode()
+    assert "= - 0644          6    0    0 /etc/hostname\n@@ -1 +1 @@\n-guest\n+other\n" \
+        "@@ End of diff @@\n" in plain
+    assert "\\ No newline at end of file" in plain and "+ d 0755" in plain
+    assert "# changed: st_mode\n" in plain and "user.note hello\\x01\n# changed: xattrs" \
+        in plain
+    assert "+ - 0644       3.0K    0    0 /etc/new.bin\n" in plain
+    assert [line.split(b",")[-1] for line in mine["csv"].splitlines()
+            if line.startswith(b"=,-,")] == [b"/etc/conf", b"/etc/hostname"]
+    assert b"End of diff" not in mine["csv"]
+    for name in DIFF_RUNS:
+        assert mine[name] == libguestfs.result("diff-" + name), name
+    # the same guest twice: nothing to say
+    assert tool("diff", "--format=raw", "-a", a, "-A", a).stdout == b""
