@@ -354,3 +354,86 @@ def test_diff_matches_virt_diff(tmp_path, libguestfs):
         assert mine[name] == libguestfs.result("diff-" + name), name
     # the same guest twice: nothing to say
     assert tool("diff", "--format=raw", "-a", a, "-A", a).stdout == b""
+
+
+# ---- make-fs and format --------------------------------------------------------------
+
+def sha256(path):
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def test_make_fs_and_format(tmp_path, libguestfs):
+    import tarfile
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "f").write_bytes(b"from a directory\n")
+    (src / "secret").write_bytes(b"s\n")
+    (src / "secret").chmod(0o600)
+    os.symlink("sub/f", src / "l")
+    (src / "big").write_bytes(os.urandom(3 << 20))
+    out1 = str(tmp_path / "dir.img")
+    tool("make-fs", "-t", "ext4", "--partition", "--label", "DATA", "--size=+10M",
+         str(src), out1)
+    assert 3 << 20 < os.path.getsize(out1) < 20 << 20
+    archive = tmp_path / "in.tar.xz"
+    with tarfile.open(archive, "w:xz") as t:
+        t.add(src / "sub", arcname="sub")
+    out2 = str(tmp_path / "tar.qcow2")
+    tool("make-fs", "--format=qcow2", str(archive), out2)
+    assert open(out2, "rb").read(4) == b"QFI\xfb"
+    # format erases a guest and leaves a labelled filesystem on LVM in an MBR partition
+    fmt = make_guest(tmp_path / "fmt.img")
+    tool("format", "--format=raw", "-a", fmt, "--filesystem=ext4", "--lvm=/dev/data/vol",
+         "--label", "FMT")
+    libguestfs.run("make-fs", ["guestfish", "--ro", "--format=raw", "-a", out1,
+                               "--format=qcow2", "-a", out2, "--format=raw", "-a", fmt],
+                   stdin=b"run\nlist-filesystems\nvfs-label /dev/sda1\n"
+                         b"part-get-mbr-id /dev/sda 1\npart-get-mbr-id /dev/sdc 1\n"
+                         b"vfs-label /dev/data/vol\n"
+                         b"mount /dev/sda1 /\ncat /sub/f\nreadlink /l\nchecksum md5 /big\n"
+                         b"stat /secret | grep mode\numount /\n"
+                         b"mount /dev/sdb /\nls /\ncat /sub/f\numount /\n"
+                         b"mount /dev/data/vol /\nls /\n")
+    import hashlib
+    assert libguestfs.result("make-fs").decode() == (
+        "/dev/sdb: ext2\n/dev/sda1: ext4\n/dev/data/vol: ext4\n"    # guestfish's order
+        "DATA\n0x83\n0x8e\nFMT\n"
+        "from a directory\n\nsub/f\n%s\nmode: 33152\n"
+        "lost+found\nsub\nfrom a directory\n\n"
+        "lost+found\n" % hashlib.md5((src / "big").read_bytes()).hexdigest())
+
+
+def test_make_fs_and_format_bad_input(tmp_path):
+    """Refused before anything is written, with a message naming the problem."""
+    guest = make_guest(tmp_path / "g.img")
+    before = sha256(guest)
+    for args, message in (
+            (["--filesystem=nosuchfs"], b"there is no mkfs.nosuchfs on this machine"),
+            (["--partition=bsd"], b"--partition=bsd: expecting mbr, gpt or none"),
+            (["--lvm=justone"], b"--lvm=justone: expecting /dev/VG/LV or VG/LV"),
+            (["--label", "X"], b"--label goes with --filesystem")):
+        r = tool("format", "--format=raw", "-a", guest, *args, check=False)
+        assert r.returncode == 1 and message in r.stderr, (args, r.stderr)
+    assert sha256(guest) == before
+    notar = tmp_path / "notar"
+    notar.write_bytes(b"just text\n" * 100)
+    out = tmp_path / "out.img"
+    for args, message in (
+            ([str(notar)], b"input is not a directory, tar archive or compressed tar"),
+            (["--size=12Q", str(tmp_path)], b"--size '12Q': expecting a number"),
+            (["-t", "nosuchfs", str(tmp_path)], b"no mkfs.nosuchfs")):
+        r = tool("make-fs", *args, str(out), check=False)
+        assert r.returncode == 1 and message in r.stderr, (args, r.stderr)
+    assert not out.exists()
+    # too small: the appliance runs out of room; the half-made image is removed
+    big = tmp_path / "big"
+    big.mkdir()
+    (big / "data").write_bytes(os.urandom(4 << 20))
+    r = tool("make-fs", "--size=1M", str(big), str(out), check=False)
+    assert r.returncode == 1 and b"give a bigger --size" in r.stderr, r.stderr
+    assert not out.exists()
