@@ -32,6 +32,8 @@ TOOLS = {
     "tail": Tool("tail:main", "virt-tail", "follow files of a guest as they grow (tail -f)"),
     "tar-in": Tool("tar:tar_in", "virt-tar-in", "unpack a tar archive into a guest"),
     "tar-out": Tool("tar:tar_out", "virt-tar-out", "pack a guest directory into a tar archive"),
+    "win-reg": Tool("win_reg:main", "virt-win-reg",
+                    "export or merge keys of a Windows guest's registry (regedit text)"),
     "test-tool": Tool("test_tool:main", "libguestfs-test-tool",
                       "check that an appliance launches here, and say why not"),
 }

@@ -437,3 +437,110 @@ def test_make_fs_and_format_bad_input(tmp_path):
     r = tool("make-fs", "--size=1M", str(big), str(out), check=False)
     assert r.returncode == 1 and b"give a bigger --size" in r.stderr, r.stderr
     assert not out.exists()
+
+
+# ---- win-reg -------------------------------------------------------------------------
+
+CV = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion"
+UNINSTALL = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Uninstall"
+MERGE = r"""Windows Registry Editor Version 5.00
+
+; a new key with values of several kinds, a key deleted, a value replaced
+[HKEY_LOCAL_MACHINE\SOFTWARE\GuestKit]
+"Name"="guest \"kit\""
+"Count"=dword:0000002a
+@="default"
+"Path"=hex(2):25,00,53,00,79,00,73,00,\
+  00,00
+"Raw"=hex:01,02,ff
+
+[-HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\7-Zip]
+
+[HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion]
+"EditionID"=str(1):"Enterprise"
+"""
+
+
+@pytest.fixture(scope="module")
+def windows(tmp_path_factory):
+    import guestkit
+    from tests.conftest import make_image
+    from tests.windows_image import build_windows
+    d = tmp_path_factory.mktemp("win")
+    disks = [make_image(d / "win1.img", 96), make_image(d / "win2.img", 48)]
+    g = guestkit.GuestFS(python_return_dict=True)
+    for disk in disks:
+        g.add_drive_opts(disk, format="raw")
+    g.launch()
+    build_windows(g)
+    g.shutdown()
+    g.close()
+    return {"dir": d, "disk": disks[0]}     # C: is on the first disk; enough for the tools
+
+
+def test_win_reg_export_and_merge_match_virt_win_reg(windows, libguestfs, tmp_path):
+    disk = windows["disk"]
+    before = sha256(disk)
+    libguestfs.run("reg-cv", ["virt-win-reg", "--format=raw", disk, CV])
+    libguestfs.run("reg-system", ["virt-win-reg", "--format=raw", "--unsafe-printable-strings",
+                                  disk, "HKLM\\SYSTEM"])
+    # merge into a copy, then libguestfs reads the result
+    merged = str(tmp_path / "merged.img")
+    shutil.copy(disk, merged)
+    reg = tmp_path / "changes.reg"
+    reg.write_text(MERGE)
+    tool("win-reg", "--format=raw", "-a", merged, "--merge", str(reg))
+    libguestfs.run("reg-merged", ["virt-win-reg", "--format=raw", merged,
+                                  "HKLM\\SOFTWARE\\GuestKit"])
+    libguestfs.run("reg-merged-uninstall", ["virt-win-reg", "--format=raw", merged, UNINSTALL])
+    libguestfs.run("reg-merged-cv", ["virt-win-reg", "--format=raw",
+                                     "--unsafe-printable-strings", merged, CV])
+    cv = tool("win-reg", "--format=raw", disk, CV).stdout
+    assert cv.startswith(b"[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\"
+                         b"CurrentVersion]\n\"CurrentBuild\"=hex(1):31,00,39,00")
+    assert b'"CurrentMajorVersionNumber"=dword:0000000a\n' in cv
+    system = tool("win-reg", "--format=raw", "-a", disk, "--unsafe-printable-strings",
+                  "HKLM\\SYSTEM").stdout
+    assert b'"Hostname"=str(1):"WIN-GK01"\n' in system and b"[HKEY_LOCAL_MACHINE\\SYSTEM\\]" \
+        in system
+    value = tool("win-reg", "--format=raw", "-a", disk, CV, "ProductName").stdout
+    assert value == b"Windows 10 Pro\n"
+    assert tool("win-reg", "--format=raw", "-a", disk, CV, "CurrentMajorVersionNumber"
+                ).stdout == b"10\n"
+    assert cv == libguestfs.result("reg-cv")
+    assert system == libguestfs.result("reg-system")
+    assert libguestfs.result("reg-merged") == (
+        b"[HKEY_LOCAL_MACHINE\\SOFTWARE\\GuestKit]\n"
+        b"@=hex(1):64,00,65,00,66,00,61,00,75,00,6c,00,74,00,00,00\n"
+        b'"Count"=dword:0000002a\n'
+        b'"Name"=hex(1):' + b",".join(b"%02x" % c for c in 'guest "kit"\0'.encode(
+            "utf-16-le")) + b"\n"
+        b'"Path"=hex(2):25,00,53,00,79,00,73,00,00,00\n'
+        b'"Raw"=hex(3):01,02,ff\n\n')
+    uninstall = libguestfs.result("reg-merged-uninstall")
+    assert b"Mozilla Firefox" in uninstall and b"7-Zip" not in uninstall
+    assert b'"EditionID"=str(1):"Enterprise"\n' in libguestfs.result("reg-merged-cv")
+    assert sha256(disk) == before                   # exports only read
+
+
+def test_win_reg_bad_input(windows, tmp_path):
+    disk = windows["disk"]
+    copy = str(tmp_path / "copy.img")
+    shutil.copy(disk, copy)
+    before = sha256(copy)
+    bad = tmp_path / "bad.reg"
+    for text, message in (
+            ('[HKLM\\SOFTWARE\\GuestKit]\n"x"=-\n', b"deleting a single value"),
+            ('[HKLM\\SOFTWARE\\GuestKit]\n"x"=dword:12\n', b"line 2: parse error"),
+            ("nonsense\n", b"line 1: unexpected text")):
+        bad.write_text(text)
+        r = tool("win-reg", "--format=raw", "-a", copy, "--merge", str(bad), check=False)
+        assert r.returncode == 1 and message in r.stderr, (text, r.stderr)
+    # checked in the guest, before any write: a key of no hive, a new key without a parent
+    bad.write_text("[HKLM\\SOFTWARE\\GuestKit]\n\"a\"=\"b\"\n\n[HKLM\\NOSUCHHIVE\\X]\n")
+    r = tool("win-reg", "--format=raw", "-a", copy, "--merge", str(bad), check=False)
+    assert r.returncode == 1 and b"not a supported Windows Registry path" in r.stderr
+    assert sha256(copy) == before
+    r = tool("win-reg", "--format=raw", "-a", copy, "HKLM\\SOFTWARE\\No\\Such\\Key",
+             check=False)
+    assert r.returncode == 1 and b"path not found in this hive" in r.stderr
