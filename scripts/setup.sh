@@ -18,7 +18,7 @@ PKGS=(
 )
 if [ "${1:-}" = test ]; then
   PKGS+=(libguestfs-tools libguestfs-xfs python3-guestfs busybox-static debootstrap sasl2-bin
-        openssh-server openssh-client openssl rpm db5.3-util)
+        openssh-server openssh-client openssl rpm db5.3-util groff-base)
 fi
 
 export DEBIAN_FRONTEND=noninteractive

@@ -3,7 +3,9 @@
 and opening its encrypted devices with those keys."""
 
 import argparse
+import datetime
 import getpass
+import json
 import os
 import sys
 
@@ -28,6 +30,61 @@ class _Drive(argparse.Action):
 class _Format(argparse.Action):
     def __call__(self, parser, ns, value, option=None):
         ns.format = None if value in (None, "", "auto") else value
+
+
+class _MachineReadable(argparse.Action):
+    """--machine-readable[=fd:N|file:F|stream:stdout|stream:stderr]: where the JSON messages
+    (errors, warnings) go, as guestfs(3) "ADVANCED MACHINE READABLE OUTPUT" defines; the
+    tool's own output stays where it was."""
+
+    def __call__(self, parser, ns, value, option=None):
+        global _machine
+        value = value or "stream:stdout"
+        kind, _, where = value.partition(":")
+        try:
+            if kind == "stream" and where in ("stdout", "stderr"):
+                stream = getattr(sys, where)
+            elif kind == "fd" and where.isdigit():
+                stream = os.fdopen(int(where), "w", closefd=False)
+            elif kind == "file" and where:
+                stream = open(where, "a", encoding="utf-8")
+            else:
+                parser.error("--machine-readable: expected fd:N, file:FILE, stream:stdout "
+                             "or stream:stderr, got %r" % value)
+        except OSError as e:
+            parser.error("--machine-readable %s: %s" % (value, e.strerror))
+        ns.machine_readable = _machine = stream
+
+
+#: the --machine-readable stream of this run, or None
+_machine = None
+
+
+def machine_message(kind, text):
+    """Write one JSON message (kind: message, info, warning, error, progress) to the
+    --machine-readable stream, if one was asked for."""
+    if _machine is None:
+        return
+    stamp = datetime.datetime.now(datetime.timezone.utc).astimezone().isoformat()
+    _machine.write(json.dumps({"message": text, "timestamp": stamp, "type": kind}) + "\n")
+    _machine.flush()
+
+
+def print_json(doc, out=None):
+    """--json: the tool's whole result as one JSON document."""
+    out = out or sys.stdout
+    json.dump(doc, out, indent=2, ensure_ascii=False)
+    out.write("\n")
+
+
+def json_excludes(ns, **options):
+    """--json shows structures, not layouts: refuse it beside the layout OPTIONS, given as
+    dest=option name."""
+    if not getattr(ns, "json", False):
+        return
+    for dest, option in options.items():
+        if getattr(ns, dest, None):
+            raise ToolError("--json and %s do not go together" % option)
 
 
 class _Mount(argparse.Action):
@@ -74,9 +131,45 @@ def guest_parser(prog, description, mounts=False, writable=False, add_help=True)
                                        "standard error is not a terminal")
     ap.add_argument("--no-progress-bars", dest="progress_bars", action="store_false",
                     help="never draw progress bars (default: on a terminal only)")
+    ap.add_argument("--machine-readable", action=_MachineReadable, nargs="?",
+                    metavar="fd:N|file:F|stream:stdout|stream:stderr", default=None,
+                    help="errors and warnings also as JSON messages there (stdout if no "
+                         "place is given); alone, list what this tool supports")
     ap.add_argument("-v", "--verbose", action="store_true", help="verbose messages")
     ap.add_argument("-x", dest="trace", action="store_true", help="trace every call")
     return ap
+
+
+def capabilities(ap):
+    """What --machine-readable alone prints: the tool's name, then one feature per line."""
+    dests = {a.dest for a in ap._actions}
+    lines = [ap.prog.replace(" ", "-"), "machine-readable"]
+    lines += [f for f in ("json", "csv") if f in dests]
+    return "\n".join(lines) + "\n"
+
+
+class _Parsed(Exception):
+    def __init__(self, parser):
+        super().__init__()
+        self.parser = parser
+
+
+def parser_from(body):
+    """The argparse parser the tool function BODY builds, caught as BODY parses its
+    arguments: BODY goes no further (for --machine-readable alone, the man pages and the
+    shell completion)."""
+    real = argparse.ArgumentParser.parse_args
+
+    def catch(self, *args, **kwargs):
+        raise _Parsed(self)
+    argparse.ArgumentParser.parse_args = catch
+    try:
+        body([])
+    except _Parsed as caught:
+        return caught.parser
+    finally:
+        argparse.ArgumentParser.parse_args = real
+    raise RuntimeError("%r does not parse its arguments with argparse" % body)
 
 
 def open_guest(ns, mount=False, pgroup=False, keys=None):
@@ -230,11 +323,21 @@ def csv_field(text):
 
 
 def run_tool(prog, body, argv):
-    """Run BODY(argv); a ToolError or a guestkit.Error is printed as "PROG: error", 1."""
+    """Run BODY(argv); a ToolError or a guestkit.Error is printed as "PROG: error", 1.
+    --machine-readable alone prints what the tool supports."""
+    if argv and all(a == "--machine-readable" or a.startswith("--machine-readable=")
+                    for a in argv):
+        mr = argparse.ArgumentParser(prog=prog, add_help=False)
+        mr.add_argument("--machine-readable", action=_MachineReadable, nargs="?")
+        stream = mr.parse_args(argv).machine_readable
+        stream.write(capabilities(parser_from(body)))
+        stream.flush()
+        return 0
     try:
         return body(argv)
     except (ToolError, guestkit.Error) as e:
         sys.stderr.write("%s: %s\n" % (prog, e))
+        machine_message("error", "%s: %s" % (prog, e))
         return 1
     except KeyboardInterrupt:
         sys.stderr.write("\n%s: interrupted\n" % prog)

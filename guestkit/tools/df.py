@@ -6,7 +6,8 @@ import os
 import sys
 
 import guestkit
-from .common import ToolError, csv_field, guest_parser, open_guest, run_tool
+from .common import (ToolError, csv_field, guest_parser, json_excludes, open_guest,
+                     print_json, run_tool)
 from .humansize import human_size
 
 PROG = "guestkit df"
@@ -53,7 +54,10 @@ def df(argv):
                     help="sizes as 51M, 1.2G")
     ap.add_argument("-i", "--inodes", action="store_true", help="inodes instead of blocks")
     ap.add_argument("--csv", action="store_true", help="comma-separated values")
+    ap.add_argument("--json", action="store_true",
+                    help="one JSON document: a list of objects, one per filesystem")
     ns = ap.parse_args(argv)
+    json_excludes(ns, csv="--csv", human="-h")
     if ns.human and ns.csv:
         raise ToolError("-h and --csv do not go together (spreadsheets cannot read human "
                         "sizes)")
@@ -70,6 +74,13 @@ def df(argv):
     finally:
         g.close()
     out = sys.stdout
+    if ns.json:
+        keys = ("inodes", "iused", "ifree", "iuse_percent") if ns.inodes else \
+            ("1k_blocks", "used", "available", "use_percent")
+        print_json([dict(zip(("virtual_machine", "filesystem") + keys,
+                             (name, dev, total, used, avail, round(pct, 1))))
+                    for dev, (total, used, avail, pct) in rows], out)
+        return 0
     heads = ("Inodes", "IUsed", "IFree", "IUse%") if ns.inodes else \
         ("Size", "Used", "Available", "Use%") if ns.human else \
         ("1K-blocks", "Used", "Available", "Use%")

@@ -5,7 +5,8 @@ one name per line or in virt-filesystems's aligned columns (--long) or CSV."""
 import sys
 
 import guestkit
-from .common import ToolError, csv_field, guest_parser, open_guest, run_tool
+from .common import (ToolError, csv_field, guest_parser, json_excludes, open_guest,
+                     print_json, run_tool)
 from .humansize import human_size
 
 PROG = "guestkit filesystems"
@@ -157,7 +158,11 @@ def filesystems(argv):
     ap.add_argument("-h", "--human-readable", dest="human", action="store_true",
                     help="sizes as 51M, 1.2G")
     ap.add_argument("--csv", action="store_true", help="comma-separated values")
+    ap.add_argument("--json", action="store_true",
+                    help="one JSON document: a list of objects, one per row, keyed by the "
+                         "column names (sizes in bytes)")
     ns = ap.parse_args(argv)
+    json_excludes(ns, csv="--csv", human="-h", no_title="--no-title")
     ns.extra = "--extra" in argv
     ns.kinds = set(KINDS) if ns.all else set(ns.kinds) or {"filesystems"}
     if ns.human and ns.csv:
@@ -169,6 +174,9 @@ def filesystems(argv):
         found = list(rows(g, ns, cols))
     finally:
         g.close()
+    if ns.json:
+        print_json([{c.lower().replace(" ", "_"): r.get(c) for c in cols} for r in found])
+        return 0
     table = [list(cols)] if ns.long and not ns.no_title else []
     for r in found:
         size = r.get("Size")

@@ -8,7 +8,8 @@ import stat
 import sys
 import time
 
-from .common import ToolError, csv_field, guest_parser, open_guest, run_tool
+from .common import (ToolError, csv_field, guest_parser, json_excludes, open_guest,
+                     print_json, run_tool)
 from .humansize import human_size
 
 PROG = "guestkit ls"
@@ -103,7 +104,8 @@ def _visit_below(g, top, lines):
 
 
 def ls(argv):
-    ap = guest_parser(PROG, "list directories of a guest, as virt-ls does", add_help=False)
+    ap = guest_parser(PROG, "list directories of a guest, as virt-ls does", mounts=True,
+                      add_help=False)
     ap.add_argument("-l", "--long", action="store_true", help="long listing")
     ap.add_argument("-R", "--recursive", action="store_true", help="recursive listing")
     ap.add_argument("--csv", action="store_true", help="comma-separated values (-lR)")
@@ -123,8 +125,14 @@ def ls(argv):
                     help="show device, inode, links, rdev, blocks (-lR)")
     ap.add_argument("--checksum", nargs="?", const="md5", metavar="TYPE",
                     help="show each regular file's checksum, md5 unless TYPE (-lR)")
+    ap.add_argument("--json", action="store_true",
+                    help="one JSON document: each DIR's names (-R: paths; -l, -lR: objects "
+                         "with the path and its lstatns fields, plus link and checksum)")
     ap.add_argument("dirs", nargs="+", metavar="DIR")
-    ns = ap.parse_args(argv)
+    # as in virt-ls, a TYPE goes with --checksum=TYPE only: "--checksum /etc" lists /etc
+    ns = ap.parse_args(["--checksum=md5" if a == "--checksum" else a for a in argv])
+    json_excludes(ns, csv="--csv", human="-h", uids="--uids", time_mode="--times/--time-*",
+                  extra_stats="--extra-stats")
     long_rec = ns.long and ns.recursive
     if not long_rec and (ns.csv or ns.human or ns.uids or ns.time_mode or ns.extra_stats
                          or ns.checksum):
@@ -136,10 +144,13 @@ def ls(argv):
     g = open_guest(ns, mount=True)
     out = sys.stdout
     errors = 0
+    doc = {}
     try:
         for d in ns.dirs:
             try:
-                if long_rec:
+                if ns.json:
+                    doc[d] = _json_listing(g, d, ns)
+                elif long_rec:
                     _visit_below_top(g, d, Lines(ns, out))
                 elif ns.long:
                     out.write(g.ll(d))
@@ -158,7 +169,33 @@ def ls(argv):
                 errors += 1
     finally:
         g.close()
+    if ns.json:
+        print_json(doc, out)
     return 1 if errors else 0
+
+
+def _json_listing(g, d, ns):
+    """What --json shows for directory D."""
+    if not ns.long:
+        return sorted("/" + n for n in g.find(d)) if ns.recursive else g.ls(d)
+    entries = []
+
+    class Collect:
+        @staticmethod
+        def show(g, path, st):
+            entry = {"path": path}
+            entry.update(st)
+            if stat.S_ISLNK(st["st_mode"]):
+                entry["link"] = g.readlink(path)
+            if ns.checksum and stat.S_ISREG(st["st_mode"]):
+                entry["checksum"] = g.checksum(ns.checksum, path)
+            entries.append(entry)
+    if ns.recursive:
+        _visit_below_top(g, d, Collect)
+    else:
+        for name, st in _entries(g, d):
+            Collect.show(g, _join(d, name), st)
+    return entries
 
 
 def _visit_below_top(g, top, lines):

@@ -23,7 +23,7 @@ import sys
 
 import guestkit
 
-from .common import ToolError, run_tool
+from .common import ToolError, _MachineReadable, run_tool
 
 PROG = "guestkit make-fs"
 SUFFIXES = "KMGTPEZY"
@@ -147,6 +147,10 @@ def make_fs(argv):
                     help="put the filesystem in a partition (mbr unless PARTTYPE, e.g. gpt)")
     ap.add_argument("--blocksize", type=int, choices=(512, 4096), default=512,
                     help="the sector size of the image (default 512)")
+    ap.add_argument("--machine-readable", action=_MachineReadable, nargs="?",
+                    metavar="fd:N|file:F|stream:stdout|stream:stderr", default=None,
+                    help="errors also as JSON messages there (stdout if no place is given); "
+                         "alone, list what this tool supports")
     ap.add_argument("-v", "--verbose", action="store_true", help="verbose messages")
     ap.add_argument("-x", dest="trace", action="store_true", help="trace every call")
     ap.add_argument("input", help="a directory, or a tar archive (.tar, .tar.gz, .tar.bz2, "

@@ -49,6 +49,13 @@ def usage():
     return "\n".join(lines) + "\n"
 
 
+def parser_of(name):
+    """The argparse parser tool NAME builds (for the man pages and the shell completion):
+    caught as the tool parses its arguments, so the tool itself does not run."""
+    from .common import parser_from
+    return parser_from(lambda argv: run(name, argv))
+
+
 def run(name, argv):
     """Run tool NAME with the arguments ARGV (after the tool's name); its exit status."""
     module, _, function = TOOLS[name].entry.partition(":")

@@ -206,6 +206,42 @@ def test_bad_usage(img):
     assert r.returncode == 1 and b"do not go together" in r.stderr
 
 
+def test_json_output(img):
+    """--json: the same facts as the text output, as structures."""
+    import csv
+    import hashlib
+    import json
+    path = img["path"]
+    doc = json.loads(tool("ls", "-a", path, "--json", "-lR", "--checksum", "/etc",
+                          "/home").stdout)
+    text = tool("ls", "-a", path, "-lR", "--csv", "/etc", "/home").stdout.decode()
+    assert list(doc) == ["/etc", "/home"]
+    listed = [row[3] for row in csv.reader(text.splitlines())]
+    assert [e["path"] for e in doc["/etc"] + doc["/home"]] == listed     # same order
+    by_path = {e["path"]: e for e in doc["/etc"] + doc["/home"]}
+    assert by_path["/etc/hostname"]["checksum"] == hashlib.md5(b"tools\n").hexdigest()
+    assert by_path["/etc/hostname"]["st_size"] == 6
+    assert by_path["/etc/link"]["link"] == "../bin/ls"
+    assert "checksum" not in by_path["/etc/deep"]
+    assert '/etc/a b,"c"' in by_path and "/home/user/.ssh" in by_path
+    plain = json.loads(tool("ls", "-a", path, "--json", "/etc").stdout)
+    assert plain == {"/etc": tool("ls", "-a", path, "/etc").stdout.decode().splitlines()}
+    # df: the numbers of --csv
+    rows = json.loads(tool("df", "-a", path, "--json").stdout)
+    table = tool("df", "-a", path, "--csv").stdout.decode().splitlines()[1:]
+    assert ["guest.img,%s,%d,%d,%d,%.1f" % (r["filesystem"], r["1k_blocks"], r["used"],
+                                            r["available"], r["use_percent"])
+            for r in rows] == table
+    # filesystems: the rows of --csv, sizes in bytes
+    rows = json.loads(tool("filesystems", "-a", path, "--all", "--long", "--json").stdout)
+    table = tool("filesystems", "-a", path, "--all", "--long", "--csv").stdout.decode()
+    assert [",".join("" if r[k] is None else str(r[k]) for k in
+                     ("name", "type", "vfs", "label", "mbr", "size", "parent"))
+            for r in rows] == table.splitlines()[1:]
+    r = tool("ls", "-a", path, "--json", "--csv", "-lR", "/etc", check=False)
+    assert r.returncode == 1 and b"--json and --csv" in r.stderr
+
+
 def test_reading_tools_left_the_image_alone(img):
     """Last: cat, ls, df, filesystems and log ran on this image; not a byte changed."""
     img["thread"].join(900)

@@ -1,0 +1,11 @@
+#!/bin/bash
+# Remake every generated document after a change to the action table, the shell's options
+# or the tool registry: the API reference, the man pages and the bash completion.
+# Unit tests (tests/unit/test_docs.py, test_manpages.py) fail until they are current.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-.venv/bin/python}
+"$PY" -m guestkit.docgen > docs/api.md
+"$PY" -m guestkit.manpages docs/man
+mkdir -p docs/completion
+"$PY" -m guestkit.completion > docs/completion/guestkit
