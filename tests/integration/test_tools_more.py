@@ -350,8 +350,19 @@ def test_diff_matches_virt_diff(tmp_path, libguestfs):
     assert [line.split(b",")[-1] for line in mine["csv"].splitlines()
             if line.startswith(b"=,-,")] == [b"/etc/conf", b"/etc/hostname"]
     assert b"End of diff" not in mine["csv"]
-    for name in DIFF_RUNS:
-        assert mine[name] == libguestfs.result("diff-" + name), name
+    for name, opts in DIFF_RUNS.items():
+        theirs = libguestfs.result("diff-" + name)
+        for _ in range(2):
+            # libguestfs's appliance sometimes finds its own root disk first, so that one
+            # of virt-diff's two appliances sees the guest as sdb: every file then differs
+            # in st_dev.  That is virt-diff's noise, not a difference: ask it again.
+            if b"st_dev" not in theirs:
+                break
+            r = subprocess.run(["virt-diff", "--format=raw", "-a", a, "-A", b] + opts,
+                               capture_output=True, env=LIBGUESTFS_ENV, timeout=900)
+            assert r.returncode == 0, r.stderr.decode()
+            theirs = r.stdout
+        assert mine[name] == theirs, name
     # the same guest twice: nothing to say
     assert tool("diff", "--format=raw", "-a", a, "-A", a).stdout == b""
 
