@@ -16,7 +16,6 @@ import secrets
 import shlex
 import string
 import subprocess
-import sys
 import tempfile
 
 import guestkit

@@ -11,8 +11,6 @@ is started once more if the kernel cannot rescan the erased disks.  virt-format 
 discards (TRIMs) the disks; guestkit has no blkdiscard yet, so the space of a sparse image
 is not given back."""
 
-import argparse
-
 import guestkit
 
 from .common import ToolError, guest_parser, open_guest, run_tool

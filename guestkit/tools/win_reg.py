@@ -22,7 +22,9 @@ user's ntuser.dat).  --merge understands regedit files as Win::Hivex::Regedit do
 ``hex:..``, ``hex(T):..``, with --encoding UTF-16LE (default) or ASCII for strings),
 continuation lines ending in a backslash, ``;`` comments.  Deleting one value (``"name"=-``)
 is refused: guestkit's hivex actions cannot remove a value yet.  The whole input is parsed
-and every key mapped to its hive before anything is written."""
+and every key mapped to its hive before anything is written, and the changes are
+rehearsed in every hive (and thrown away) before they are made and committed, so that a
+key that cannot be made leaves every hive as it was."""
 
 import os
 import re
@@ -122,6 +124,12 @@ class Hives:
         if self.open_file is not None:
             if self.dirty:
                 self.g.hivex_commit(None)
+            self.g.hivex_close()
+            self.open_file, self.dirty = None, False
+
+    def discard(self):
+        """Close the open hive, its changes thrown away."""
+        if self.open_file is not None:
             self.g.hivex_close()
             self.open_file, self.dirty = None, False
 
@@ -320,29 +328,45 @@ def parse_reg(lines, source, encoding):
 
 
 def merge(hives, sections):
+    """Apply SECTIONS.  Sections of different hives do not interact, so they are taken
+    hive by hive (in order within each); every hive is first changed without committing
+    (a rehearsal that finds missing parents and the like), and only when all of them went
+    through are the changes made again and committed: an error writes nothing."""
+    by_hive = {}
+    for s in sections:
+        hivefile, path, _ = hives.map_path(s[1])     # every key checked first
+        by_hive.setdefault(hivefile, []).append((s, path))
+    for commit in (False, True):
+        for hivefile, todo in by_hive.items():
+            hives.open(hivefile)
+            for section, path in todo:
+                _apply(hives, section, path)
+            if commit:
+                hives.close()
+            else:
+                hives.discard()
+
+
+def _apply(hives, section, path):
     g = hives.g
-    planned = [(s, hives.map_path(s[1])) for s in sections]   # every key checked first
-    for section, (hivefile, path, _) in planned:
-        hives.open(hivefile)
-        node = hives.lookup(path)
-        if section[0] == "delete":
-            if node:
-                if node == g.hivex_root():
-                    raise ToolError("%s: the root of a hive cannot be deleted" % section[1])
-                g.hivex_node_delete_child(node)
-                hives.dirty = True
-            continue
-        if not node:
-            parent_path, _, name = path.rstrip("\\").rpartition("\\")
-            parent = hives.lookup(parent_path)
-            if not parent:
-                raise ToolError("%s: cannot create it since its parent %s does not exist"
-                                % (section[1], parent_path or "\\"))
-            node = g.hivex_node_add_child(parent, name)
-        for name, t, data in section[2]:
-            g.hivex_node_set_value(node, name, t, data)
-        hives.dirty = True
-    hives.close()
+    node = hives.lookup(path)
+    if section[0] == "delete":
+        if node:
+            if node == g.hivex_root():
+                raise ToolError("%s: the root of a hive cannot be deleted" % section[1])
+            g.hivex_node_delete_child(node)
+            hives.dirty = True
+        return
+    if not node:
+        parent_path, _, name = path.rstrip("\\").rpartition("\\")
+        parent = hives.lookup(parent_path)
+        if not parent:
+            raise ToolError("%s: cannot create it since its parent %s does not exist"
+                            % (section[1], parent_path or "\\"))
+        node = g.hivex_node_add_child(parent, name)
+    for name, t, data in section[2]:
+        g.hivex_node_set_value(node, name, t, data)
+    hives.dirty = True
 
 
 # ---- the tool -------------------------------------------------------------------------

@@ -552,6 +552,11 @@ def test_win_reg_bad_input(windows, tmp_path):
     r = tool("win-reg", "--format=raw", "-a", copy, "--merge", str(bad), check=False)
     assert r.returncode == 1 and b"not a supported Windows Registry path" in r.stderr
     assert sha256(copy) == before
-    r = tool("win-reg", "--format=raw", "-a", copy, "HKLM\\SOFTWARE\\No\\Such\\Key",
-             check=False)
-    assert r.returncode == 1 and b"path not found in this hive" in r.stderr
+    # a key that cannot be made in the second hive: the first one is not changed either
+    # (the hives were read on a read-write mount, so their access times may have moved)
+    bad.write_text("[HKLM\\SOFTWARE\\GuestKit]\n\"a\"=\"b\"\n\n"
+                   "[HKLM\\SYSTEM\\No\\Parent]\n\"c\"=dword:00000001\n")
+    r = tool("win-reg", "--format=raw", "-a", copy, "--merge", str(bad), check=False)
+    assert r.returncode == 1 and b"its parent \\No does not exist" in r.stderr, r.stderr
+    r = tool("win-reg", "--format=raw", "-a", copy, "HKLM\\SOFTWARE\\GuestKit", check=False)
+    assert r.returncode == 1 and b"\\GuestKit: path not found in this hive" in r.stderr
