@@ -175,11 +175,14 @@ def parser_from(body):
     raise RuntimeError("%r does not parse its arguments with argparse" % body)
 
 
-def open_guest(ns, mount=False, setup=None):
+def open_guest(ns, mount=False, setup=None, pgroup=False, keys=None):
     """A launched handle on the guest the options name (read-only unless ns.readonly is
     False), its encrypted devices opened; MOUNT: its filesystems mounted, the -m ones or
     else where inspection says the operating system mounts them.  SETUP(g), when given,
-    configures the handle before the launch (network, memory...)."""
+    configures the handle before the launch (network, memory...).  PGROUP: qemu runs in a
+    process group of its own (a Ctrl-C on the terminal reaches the tool only, which then
+    shuts the appliance down itself).  KEYS: a Keys to reuse (a tool that opens the guest
+    again asks for each passphrase once)."""
     if not ns.drives:
         raise ToolError("no disk given: use -a IMAGE or -d GUEST")
     readonly = getattr(ns, "readonly", True)
@@ -187,6 +190,8 @@ def open_guest(ns, mount=False, setup=None):
     try:
         g.set_verbose(ns.verbose)
         g.set_trace(ns.trace)
+        if pgroup:
+            g.set_pgroup(True)
         from ..cli.progress import ProgressBars, wanted
         if wanted(getattr(ns, "progress_bars", None)):
             ProgressBars().attach(g)
@@ -199,7 +204,7 @@ def open_guest(ns, mount=False, setup=None):
         if setup is not None:
             setup(g)
         g.launch()
-        open_encrypted(g, Keys(ns))
+        open_encrypted(g, keys or Keys(ns))
         if mount:
             mount_guest(g, ns, readonly)
     except BaseException:
@@ -234,8 +239,14 @@ class Keys:
         self.from_stdin = ns.keys_from_stdin
         self.echo = ns.echo_keys
         self.stdin = stdin or sys.stdin
+        self.given = {}                 # (device, uuid) -> the passphrase given for it
 
     def key_for(self, device, uuid):
+        if (device, uuid) not in self.given:
+            self.given[device, uuid] = self._ask(device, uuid)
+        return self.given[device, uuid]
+
+    def _ask(self, device, uuid):
         for ident, key in self.selectors:
             if ident in (device, uuid):
                 return key
