@@ -150,10 +150,17 @@ def tail(argv):
     try:
         last = disk_mtime(ns)
         while True:
-            g = open_guest(ns, mount=True, pgroup=True, keys=keys)
-            found = follower.look(g)
-            g, h = None, g
-            close_whole(h)
+            # a look (launch, read, close) runs with SIGINT held back: a Ctrl-C that lands
+            # while the appliance starts could otherwise leave its qemu running (in its own
+            # process group it never sees the Ctrl-C); it is taken when the look is done
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
+            try:
+                g = open_guest(ns, mount=True, pgroup=True, keys=keys)
+                found = follower.look(g)
+                g, h = None, g
+                h.close()
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             if not found:
                 if first:
                     raise ToolError("none of the files were found in the disk image")
