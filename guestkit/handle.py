@@ -33,6 +33,11 @@ def _close_all():
             pass
 
 
+#: the longest directory that can hold the handle's directory ("guestkit.XXXXXXXX") and, in
+#: it, a unix socket's name (up to 20 bytes) within AF_UNIX's 107 bytes
+MAX_SOCKET_BASE = 107 - len("/guestkit.XXXXXXXX/") - 20
+
+
 class GuestFS:
     """A handle: drives, settings and (after launch) a running appliance.
 
@@ -109,6 +114,16 @@ class GuestFS:
     def _handle_tmpdir(self):
         if self._tmpdir is None:
             base = self._config.tmpdir()
+            if len(os.fsencode(base)) > MAX_SOCKET_BASE:
+                # the appliance's unix sockets live in this directory, and a socket's path
+                # holds at most 107 bytes: with a longer TMPDIR, go where libguestfs puts
+                # its sockets ($XDG_RUNTIME_DIR, else /tmp)
+                short = os.environ.get("XDG_RUNTIME_DIR") or "/tmp"
+                if not os.path.isdir(short) or len(os.fsencode(short)) > MAX_SOCKET_BASE:
+                    short = "/tmp"
+                self._debug("the temporary directory %s is too long a path for unix "
+                            "sockets: using %s for this handle's" % (base, short))
+                base = short
             self._tmpdir = tempfile.mkdtemp(prefix="guestkit.", dir=base)
             os.chmod(self._tmpdir, 0o700)
         return self._tmpdir

@@ -3,6 +3,7 @@ guestfs(3) (LIBGUESTFS_CACHEDIR, TMPDIR) and launch errors that say which stage 
 why."""
 
 import os
+import tempfile
 import shutil
 import stat
 
@@ -112,3 +113,22 @@ def test_paths_with_commas_never_reach_qemu_as_options(tmp_path, monkeypatch):
     finally:
         g.close()
         shutil.rmtree(odd, ignore_errors=True)
+
+
+def test_a_tmpdir_too_long_for_unix_sockets(tmp_path, monkeypatch):
+    """The appliance's sockets live in the handle's directory; a TMPDIR so long that a
+    socket's path would not fit AF_UNIX's 107 bytes sends them to $XDG_RUNTIME_DIR or /tmp
+    (where libguestfs keeps its sockets) instead of failing the launch."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setenv("TMPDIR", str(deep))
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    g = guestkit.GuestFS()
+    try:
+        g.add_drive_opts(make_image(tmp_path / "d.img", 16), format="raw", readonly=True)
+        g.launch()
+        assert g.blockdev_getsize64("/dev/sda") == 16 << 20
+        assert os.path.dirname(g._tmpdir) == "/tmp"
+    finally:
+        g.close()
