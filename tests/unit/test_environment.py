@@ -45,8 +45,12 @@ def test_defaults_without_any_variable():
     assert g.get_cachedir_in_use() == "/var/tmp/.guestkit-%d" % os.geteuid()
 
 
-def test_tmpdir_precedence_and_use(monkeypatch, tmp_path):
-    a, b = tmp_path / "a", tmp_path / "b"
+def test_tmpdir_precedence_and_use(monkeypatch):
+    import pathlib
+    import tempfile
+    # short paths (a handle's directory must hold unix sockets): not pytest's tmp_path
+    top = pathlib.Path(tempfile.mkdtemp(prefix="gkenv", dir="/tmp"))
+    a, b = top / "a", top / "b"
     a.mkdir()
     b.mkdir()
     monkeypatch.setenv("TMPDIR", str(b))
@@ -59,6 +63,8 @@ def test_tmpdir_precedence_and_use(monkeypatch, tmp_path):
     assert os.path.dirname(d) == str(a) and stat.S_IMODE(os.stat(d).st_mode) == 0o700
     g.close()
     assert not os.path.exists(d)
+    import shutil
+    shutil.rmtree(top)
 
 
 def test_hv_old_and_new_names(monkeypatch):
