@@ -145,22 +145,33 @@ def tail(argv):
         raise ToolError("no disk given: use -a IMAGE or -d GUEST")
     follower = Follower(ns, sys.stdout.buffer)
     keys = Keys(ns)
+    looking, interrupted = [False], [False]
+
+    def on_sigint(signum, frame):
+        if looking[0]:
+            interrupted[0] = True
+        else:
+            raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGINT, on_sigint)
     first = True
     g = None
     try:
         last = disk_mtime(ns)
         while True:
-            # a look (launch, read, close) runs with SIGINT held back: a Ctrl-C that lands
-            # while the appliance starts could otherwise leave its qemu running (in its own
-            # process group it never sees the Ctrl-C); it is taken when the look is done
-            mask = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGINT])
+            # a Ctrl-C during a look (launch, read, close) is noted and taken when the look
+            # is done: raised in the middle of a launch it could leave the appliance's qemu
+            # running (in its own process group, qemu never sees the Ctrl-C).  A handler,
+            # not a signal mask: the signal may go to any thread of the process.
+            looking[0] = True
             try:
                 g = open_guest(ns, mount=True, pgroup=True, keys=keys)
                 found = follower.look(g)
                 g, h = None, g
                 h.close()
             finally:
-                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                looking[0] = False
+            if interrupted[0]:
+                raise KeyboardInterrupt
             if not found:
                 if first:
                     raise ToolError("none of the files were found in the disk image")
@@ -174,6 +185,7 @@ def tail(argv):
     finally:
         if g is not None:
             close_whole(g)
+        signal.signal(signal.SIGINT, previous)
 
 
 def main(argv):
