@@ -2,13 +2,11 @@
 ``script``) or an interactive prompt's (see ``interactive``); keys asked for, host commands
 run, and the handle closed or reopened."""
 
-import io
-import os
 import subprocess
 import sys
 
 from ..actions.table import LAUNCHED, DevOrPath, Pathname
-from . import CliError, winpath
+from . import CliError, terminal, winpath
 from .builtins import BUILTINS
 from .handlers import EventHandlers
 from .output import print_json_result, print_result
@@ -188,17 +186,11 @@ class Shell:
                 raise CliError("%s: no key left on standard input (--keys-from-stdin)"
                                % name)
             return line.rstrip("\n")
-        try:
-            fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
-        except OSError:
+        key = terminal.ask(prompt, echo=self.echo_keys)
+        if key is None:
             raise CliError("%s: a key is needed and there is no terminal to ask it on; give "
-                           "it with --keys-from-stdin" % name) from None
-        with io.FileIO(fd, "r+") as tty:
-            if not self.echo_keys:
-                import getpass
-                return getpass.getpass(prompt)      # on /dev/tty, echo off
-            tty.write(prompt.encode())
-            return tty.readline().decode("utf-8", "surrogateescape").rstrip("\r\n")
+                           "it with --keys-from-stdin" % name)
+        return key
 
     def host(self, command):
         """Run COMMAND with the host shell (/bin/sh, as system(3)); CliError if it fails."""

@@ -4,7 +4,6 @@ and opening its encrypted devices with those keys."""
 
 import argparse
 import datetime
-import getpass
 import json
 import os
 import sys
@@ -257,19 +256,12 @@ class Keys:
                 raise ToolError("%s is encrypted and standard input has no more keys"
                                 % device)
             return line.rstrip("\n")
-        try:
-            # unbuffered: open("/dev/tty", "r+") fails, a terminal cannot seek
-            fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
-        except OSError:
+        from ..cli.terminal import ask
+        key = ask(prompt, echo=self.echo)
+        if key is None:
             raise ToolError("%s is encrypted: give its key with --key or "
-                            "--keys-from-stdin (there is no terminal to ask on)"
-                            % device) from None
-        import io
-        with io.FileIO(fd, "r+") as tty:
-            if not self.echo:
-                return getpass.getpass(prompt)          # on /dev/tty, echo off
-            tty.write(prompt.encode())
-            return tty.readline().decode("utf-8", "surrogateescape").rstrip("\r\n")
+                            "--keys-from-stdin (there is no terminal to ask on)" % device)
+        return key
 
 
 def parse_key_selector(text):

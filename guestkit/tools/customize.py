@@ -111,6 +111,25 @@ def _setup(g, ns):
         g.set_smp(ns.smp)
 
 
+def fresh_identity(ctx, say):
+    """A new random seed and (where it is empty or missing) machine id, as virt-customize
+    gives every guest it changes."""
+    if customize_ops.random_seed(ctx):
+        say("Setting a random seed")
+    if customize_ops.machine_id(ctx):
+        say("Setting the machine ID in /etc/machine-id")
+
+
+def finish(ctx, ns, say):
+    """The last steps of customize and sysprep: SELinux relabelling if asked, then the
+    guest unmounted and written back."""
+    if ns.selinux_relabel and customize_ops.selinux_relabel(ctx):
+        say("SELinux relabelling at next boot")
+    say("Finishing off")
+    ctx.g.umount_all()
+    ctx.g.shutdown()
+
+
 def customize(argv):
     ap = guest_parser(PROG, "change a guest: files, packages, passwords, first-boot "
                             "scripts..., as virt-customize does")
@@ -122,16 +141,9 @@ def customize(argv):
     g, root = open_for_changes(ns, say)
     try:
         ctx = customize_ops.Context(g, root, say, ns.verbose)
-        if customize_ops.random_seed(ctx):
-            say("Setting a random seed")
-        if customize_ops.machine_id(ctx):
-            say("Setting the machine ID in /etc/machine-id")
+        fresh_identity(ctx, say)
         customize_ops.run_ops(ctx, ns.ops)
-        if ns.selinux_relabel and customize_ops.selinux_relabel(ctx):
-            say("SELinux relabelling at next boot")
-        say("Finishing off")
-        g.umount_all()
-        g.shutdown()
+        finish(ctx, ns, say)
     finally:
         g.close()
     return 0

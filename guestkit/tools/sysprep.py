@@ -7,7 +7,8 @@ import sys
 
 from . import customize_ops, sysprep_ops
 from .common import guest_parser, run_tool
-from .customize import Clock, add_appliance_options, add_op_options, open_for_changes
+from .customize import (Clock, add_appliance_options, add_op_options, finish, fresh_identity,
+                        open_for_changes)
 
 PROG = "guestkit sysprep"
 
@@ -59,15 +60,8 @@ def sysprep(argv):
     try:
         ctx = context(g, root)
         sysprep_ops.run_selected(ctx, names, say)
-        if customize_ops.random_seed(ctx):
-            say("Setting a random seed")
-        if customize_ops.machine_id(ctx):
-            say("Setting the machine ID in /etc/machine-id")
-        if ns.selinux_relabel and customize_ops.selinux_relabel(ctx):
-            say("SELinux relabelling at next boot")
-        say("Finishing off")
-        g.umount_all()
-        g.shutdown()
+        fresh_identity(ctx, say)
+        finish(ctx, ns, say)
     finally:
         g.close()
     return 0
