@@ -131,6 +131,29 @@ class Backend(abc.ABC):
         return LaunchError(what + ("; last console lines:\n  " + "\n  ".join(tail)
                                    if tail else ""))
 
+    #: the daemon's greeting when launch() already has it: a backend that restored a saved
+    #: appliance talked to the daemon itself (it does not greet twice); None otherwise
+    greeting = None
+
+    # -- hot-plugging: drives added or removed while the appliance runs --
+    @classmethod
+    def hotplug_supported(cls):
+        """(True, what can be plugged) or (False, why not), for ``guestkit backends``."""
+        return False, "this backend does not implement hot-plugging"
+
+    def plug(self, client, drive, target, label=None):
+        """Attach DRIVE (a guestkit.drives.Drive) to the running appliance as SCSI target
+        TARGET and have the daemon attach it (CLIENT.call("internal_attach", ...), which
+        returns its disk name, returned here).  LABEL: its /dev/disk/guestfs name."""
+        raise LaunchError("backend %s cannot hot-plug drives: %s"
+                          % (self.name, self.hotplug_supported()[1]))
+
+    def unplug(self, client, drive):
+        """Detach DRIVE: first CLIENT.call("internal_detach", ...), which refuses while the
+        drive is in use, then the hypervisor's side."""
+        raise LaunchError("backend %s cannot hot-unplug drives: %s"
+                          % (self.name, self.hotplug_supported()[1]))
+
     def launch_done(self):
         """Called once the daemon greeted (the launch worked)."""
 

@@ -2,7 +2,7 @@
 
 qemu's console goes to a pipe read by a thread (APPLIANCE events, and the last lines quoted
 when a launch fails); the daemon's virtio-serial port connects to a unix socket this backend
-listens on; qemu is controlled over QMP (qemu.qmp) for a clean stop; and it never outlives
+listens on; qemu is controlled over QMP (backends/qmp.py) for a clean stop; and it never outlives
 the process that started it (PR_SET_PDEATHSIG).
 """
 
@@ -10,14 +10,22 @@ import ctypes
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import threading
+import time
+import weakref
 
-from .base import ApplianceListener, Backend, ConsoleLog, LaunchError
+from .base import ApplianceListener, Backend, ConsoleLog, HandleGone, LaunchError
 from .launchwatch import BootWatch, WatchedLaunch, silence_limit
-from . import kvm
+from . import kvm, snapshot
+from .qmp import QMP, QMPError
+from .snapshot import SnapshotError
 from ..daemon.contract import (CHANNEL, CMDLINE_DRIVES, CMDLINE_NETWORK, CMDLINE_PREFIX,
-                               CMDLINE_VERBOSE)
+                               CMDLINE_VERBOSE, disk_letters)
+#: seconds a restored daemon has to answer its first call
+RESUME_TIMEOUT = 20.0
+
 KERNEL_ARGS = ["panic=1", "console=ttyS0", "8250.nr_uarts=1", "cryptomgr.notests",
                "no_timer_check", "tsc=reliable", "scsi_mod.scan=manual", "ipv6.disable=1",
                "edd=off", "nokaslr", "random.trust_cpu=on", "mitigations=off",
@@ -123,7 +131,12 @@ class DirectBackend(WatchedLaunch, Backend):
         "kvm_timeout=SECONDS": "under KVM, fall back to TCG when the kernel shows no sign "
                                "of life for this long (default 5)",
         "launch_timeout=SECONDS": "give up launching after this long (default 300)",
+        "snapshot=off": "boot the appliance cold on every launch instead of restoring a "
+                        "saved one (GUESTKIT_SNAPSHOT=0 does the same)",
     }
+
+    #: why the last launch booted cold instead of restoring a snapshot (None: it restored)
+    cold_reason = None
 
     def __init__(self, handle, param=None):
         super().__init__(handle, param)
@@ -156,31 +169,48 @@ class DirectBackend(WatchedLaunch, Backend):
         return "tcg"
 
     # -- argv --
-    def build_argv(self, appliance, drives, tmpdir, sock_path, accel, qemu):
+    def appliance_argv(self, appliance, accel, qemu, cmdline, channel, memory=None):
+        """The machine: everything a saved snapshot must match, with the daemon's channel at
+        CHANNEL.  MEMORY: (file, share) to run the RAM from a file (snapshot launches)."""
         h = self.handle
         machine = self._setting("machine") or "q35"
+        mem = h._prop("memsize")
         argv = [qemu, "-no-user-config", "-nodefaults", "-display", "none", "-no-reboot",
-                "-machine", "%s,accel=%s" % (machine, accel),
+                "-machine", "%s,accel=%s%s" % (machine, accel,
+                                               ",memory-backend=ram" if memory else ""),
                 "-cpu", "host" if accel == "kvm" else "max",
-                "-m", str(h._prop("memsize")), "-smp", str(h._prop("smp")),
-                "-rtc", "driftfix=slew",
-                "-kernel", appliance.kernel, "-initrd", appliance.initrd,
-                "-append", self.kernel_cmdline(),
-                "-serial", "stdio",
-                "-device", "virtio-rng-pci",
-                "-device", "virtio-serial-pci,id=vs",
-                # every path in a qemu option string is escaped (a comma is doubled): a
-                # TMPDIR with ",opt=..." in it must not add options of its own
-                "-chardev", "socket,id=channel0,path=%s" % _q(sock_path),
-                "-device", "virtserialport,bus=vs.0,chardev=channel0,name=%s" % CHANNEL,
-                "-device", "virtio-scsi-pci,id=scsi"]
+                "-m", "%dM" % mem, "-smp", str(h._prop("smp")),
+                "-rtc", "driftfix=slew"]
+        if memory:
+            argv += ["-object", "memory-backend-file,id=ram,size=%dM,mem-path=%s,share=%s"
+                     % (mem, _q(memory[0]), memory[1])]
+        argv += ["-kernel", appliance.kernel, "-initrd", appliance.initrd,
+                 "-append", cmdline,
+                 "-serial", "stdio",
+                 "-device", "virtio-rng-pci",
+                 "-device", "virtio-serial-pci,id=vs",
+                 # every path in a qemu option string is escaped (a comma is doubled): a
+                 # TMPDIR with ",opt=..." in it must not add options of its own
+                 "-chardev", "socket,id=channel0,path=%s" % _q(channel),
+                 "-device", "virtserialport,bus=vs.0,chardev=channel0,name=%s" % CHANNEL,
+                 # hotplug=off: the guest adds a disk only when the daemon asks for its target,
+                 # so disk names follow the add order however drives arrive
+                 "-device", "virtio-scsi-pci,id=scsi,hotplug=off"]
         if appliance.root:
             argv += ["-drive", "file=%s,format=raw,if=none,id=appliance,readonly=on"
                      % _q(appliance.root),
                      "-device", "virtio-blk-pci,drive=appliance"]
-        self.qmp_path = os.path.join(tmpdir, "qmp.sock")
-        argv += ["-chardev", "socket,id=qmp,path=%s,server=on,wait=off" % _q(self.qmp_path),
-                 "-mon", "chardev=qmp,mode=control"]
+        return argv
+
+    def qmp_argv(self, tmpdir, name="qmp.sock"):
+        self.qmp_path = os.path.join(tmpdir, name)
+        return ["-chardev", "socket,id=qmp,path=%s,server=on,wait=off" % _q(self.qmp_path),
+                "-mon", "chardev=qmp,mode=control"]
+
+    def build_argv(self, appliance, drives, tmpdir, sock_path, accel, qemu):
+        h = self.handle
+        argv = self.appliance_argv(appliance, accel, qemu, self.kernel_cmdline(), sock_path)
+        argv += self.qmp_argv(tmpdir)
         self._tmpdir = tmpdir
         self._secrets = []
         for i, d in enumerate(drives):
@@ -193,21 +223,25 @@ class DirectBackend(WatchedLaunch, Backend):
             argv += ["-gdb", "tcp:127.0.0.1:1234", "-S"]
         return argv
 
-    def kernel_cmdline(self, acpi_off=None):
+    def kernel_cmdline(self, acpi_off=None, drives=None, hashseed=None):
         """The appliance kernel's command line.  acpi_off: None decides (off for one vCPU
         on q35/pc, where every device sits on the root bus); backends whose devices sit
-        behind PCIe root ports must keep ACPI."""
+        behind PCIe root ports must keep ACPI.  drives: how many the daemon attaches at
+        boot (default: the handle's); hashseed: Python's (default: random)."""
         h = self.handle
         args = list(KERNEL_ARGS)
         # the daemon attaches the drives one by one, so that names follow the add order
-        args.append("%s%s=%d" % (CMDLINE_PREFIX, CMDLINE_DRIVES, len(h._drives)))
+        args.append("%s%s=%d" % (CMDLINE_PREFIX, CMDLINE_DRIVES,
+                                 len(h._drives) if drives is None else drives))
         if h._prop("network"):
             args.append("%s%s=1" % (CMDLINE_PREFIX, CMDLINE_NETWORK))
         if acpi_off is None:
             acpi_off = h._prop("smp") == 1 and self._setting("machine") in (None, "q35", "pc")
         if acpi_off:
             args.append("acpi=off")     # ~0.2 s less boot; SMP needs ACPI's CPU tables
-        args.append("PYTHONHASHSEED=%d" % (int.from_bytes(os.urandom(4), "little") % 4294967295))
+        if hashseed is None:
+            hashseed = int.from_bytes(os.urandom(4), "little") % 4294967295
+        args.append("PYTHONHASHSEED=%s" % hashseed)
         if h._prop("verbose"):
             args.append("%s%s=1" % (CMDLINE_PREFIX, CMDLINE_VERBOSE))
         else:
@@ -228,7 +262,8 @@ class DirectBackend(WatchedLaunch, Backend):
                      "unmap" if d.discard in ("enable", "besteffort") else "ignore")]
         if d.copyonread:
             opts.append("copy-on-read=on")
-        dev = "scsi-hd,drive=hd%d,bus=scsi.0,channel=0,scsi-id=%d,lun=0" % (i, i)
+        dev = "scsi-hd,id=sd%d,drive=hd%d,bus=scsi.0,channel=0,scsi-id=%d,lun=0" % (i, i, i)
+        d.target, d.device_id, d.node = i, "sd%d" % i, None
         if d.blocksize:
             dev += ",logical_block_size=%d,physical_block_size=%d" % (d.blocksize, d.blocksize)
         if d.readonly and not d.overlay:
@@ -255,29 +290,55 @@ class DirectBackend(WatchedLaunch, Backend):
         h = self.handle
         qemu = self._qemu = find_qemu(h._prop("hv"))
         self.accel = self.choose_accel(qemu)
-        timeout = self.launch_timeout()
-        self.console = ConsoleLog(h)            # a fresh one for each attempt
-        self.watch = BootWatch(self, self.accel == "kvm", silence_limit(self))
-        listener = ApplianceListener(tmpdir)
-        argv = self.build_argv(appliance, drives, tmpdir, listener.path, self.accel, qemu)
+        self.greeting = None
+        why = self.cold_reason = self.snapshot_refusal(drives)
+        if why is None:
+            try:
+                return self._launch_restored(appliance, drives, tmpdir, qemu)
+            except LaunchError as e:
+                if e.kvm:
+                    raise           # KVM failed: the handle falls back to TCG
+                why = str(e)
+            except HandleGone:
+                raise
+            except Exception as e:
+                why = "%s: %s" % (type(e).__name__, e)
+            self.shutdown(graceful=False)
+            self.cold_reason = why
+            h._debug("snapshot launch failed, booting cold: %s" % why)
+        else:
+            h._debug("booting cold: %s" % why)
+        return self._launch_cold(appliance, drives, tmpdir, qemu)
+
+    def _spawn(self, argv, tmpdir):
+        h = self.handle
         h._debug("qemu command line: %s" % " ".join(argv))
+        self.console = ConsoleLog(h)            # a fresh one for each attempt
         try:
             self.proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, close_fds=True,
                 preexec_fn=self._preexec, cwd=tmpdir)
         except OSError as e:
-            listener.close()
-            raise LaunchError("cannot run %s: %s" % (qemu, e)) from None
+            raise LaunchError("cannot run %s: %s" % (argv[0], e)) from None
         # the thread holds the console log and qemu's stdout, not this backend: a running
         # thread must not keep the handle alive (dropping it closes it and stops qemu)
         self._console_thread = threading.Thread(
             target=_read_console, args=(self.proc.stdout.fileno(), self.console),
             daemon=True, name="guestkit-console")
         self._console_thread.start()
+
+    def _boot(self, argv, tmpdir, listener):
+        """Start qemu with ARGV and wait for the appliance to dial LISTENER."""
+        self.watch = BootWatch(self, self.accel == "kvm", silence_limit(self))
+        try:
+            self._spawn(argv, tmpdir)
+        except BaseException:
+            listener.close()
+            raise
         self.watch.started()
         try:
-            conn = listener.accept(timeout, self.watch.trouble, self.watch.error)
+            conn = listener.accept(self.launch_timeout(), self.watch.trouble, self.watch.error)
         except BaseException:
             self.shutdown(graceful=False)
             raise
@@ -286,6 +347,188 @@ class DirectBackend(WatchedLaunch, Backend):
         self.watch.connected = True
         self._deadline = listener.deadline
         return conn
+
+    def _launch_cold(self, appliance, drives, tmpdir, qemu):
+        listener = ApplianceListener(tmpdir)
+        argv = self.build_argv(appliance, drives, tmpdir, listener.path, self.accel, qemu)
+        return self._boot(argv, tmpdir, listener)
+
+    # -- snapshot launch (backends/snapshot.py) --
+    def snapshot_refusal(self, drives):
+        """Why this launch cannot restore a snapshot (it boots cold), or None."""
+        h = self.handle
+        if self._setting("snapshot") in ("off", "0", "no") or \
+                os.environ.get("GUESTKIT_SNAPSHOT", "1") in ("0", "off", "no"):
+            return "snapshot launches are turned off"
+        if self._setting("gdb") is not None:
+            return "the gdb setting is on"
+        if h._prop("network"):
+            return "the network is on (the daemon brings it up at boot)"
+        if h._prop("append"):
+            return "append adds kernel options"
+        for d in drives:
+            if d.protocol != "file":
+                return "drive %s is remote (%s): qemu opens it at boot" % (d.filename,
+                                                                         d.protocol)
+        return None
+
+    def snapshot_key(self, appliance, qemu):
+        template = self.appliance_argv(
+            appliance, self.accel, qemu, self.kernel_cmdline(drives=0, hashseed="@SEED@"),
+            snapshot.CHANNEL_PLACEHOLDER, (snapshot.RAM_PLACEHOLDER, "@SHARE@"))
+        return snapshot.snapshot_key(appliance, qemu, template)
+
+    def _launch_restored(self, appliance, drives, tmpdir, qemu):
+        h = self.handle
+        t0 = time.monotonic()
+        key = self.snapshot_key(appliance, qemu)
+        snap = snapshot.obtain(appliance, key,
+                               lambda dest: self._make_snapshot(appliance, qemu, tmpdir, dest),
+                               h._debug)
+        snapshot.touch(snap)
+        marks = {"snapshot": round(time.monotonic() - t0, 3)}
+        try:
+            conn = self._restore(appliance, qemu, tmpdir, snap, marks, t0)
+        except BaseException as e:
+            if not isinstance(e, (KeyboardInterrupt, HandleGone)):
+                # worth a warning: a snapshot that does not restore is not normal
+                snapshot.discard(snap.path, "it did not restore (%s); this launch boots cold "
+                                 "and the next one makes a new snapshot" % e, h._warning)
+            raise
+        try:
+            # qemu plugs every drive first (the guest sees none until the daemon scans their
+            # targets in add order); then one call resumes the daemon and attaches them
+            for i, d in enumerate(drives):
+                self.qemu_plug(d, i)
+            marks["plugged"] = round(time.monotonic() - t0, 3)
+            hello = self._resume(conn, len(drives))
+            marks["resumed"] = round(time.monotonic() - t0, 3)
+            names = hello.get("disks")
+            want = ["sd" + disk_letters(i) for i in range(len(drives))]
+            if names != want:
+                raise SnapshotError("the drives became %r, not %r" % (names, want))
+        except BaseException:
+            conn.close()
+            raise
+        conn.settimeout(None)
+        hello["marks"] = marks
+        self.greeting = hello
+        return conn
+
+    def _make_snapshot(self, appliance, qemu, tmpdir, dest):
+        """Boot the appliance with no drives and save it into DEST (snapshot.obtain)."""
+        h = self.handle
+        h._debug("making the launch snapshot (once per appliance and settings)")
+        cmdline = self.kernel_cmdline(drives=0)
+        listener = ApplianceListener(tmpdir)
+        argv = self.appliance_argv(appliance, self.accel, qemu, cmdline, listener.path,
+                                   (os.path.join(dest, "ram"), "on"))
+        argv += self.qmp_argv(tmpdir, "snapshot-qmp.sock")
+        conn = self._boot(argv, tmpdir, listener)
+        try:
+            client = _plain_client(conn, h)
+            deadline = time.monotonic() + self.remaining()
+            while not client.readable(0.05):
+                trouble = self.watch.trouble()
+                if trouble is not None:
+                    raise trouble
+                if time.monotonic() > deadline:
+                    raise self.watch.error("the daemon did not greet")
+            hello = client.read_hello(timeout=max(1.0, deadline - time.monotonic()))
+            q = QMP(self.qmp_path).connect(time.monotonic() + 10)
+            try:
+                snapshot.save(q, self.proc, os.path.join(dest, "state"))
+            finally:
+                q.close()
+        finally:
+            conn.close()
+            self.shutdown(graceful=False)
+        return {"cmdline": cmdline, "accel": self.accel, "boot_s": hello.get("boot_s"),
+                "release": hello.get("release")}
+
+    def _restore(self, appliance, qemu, tmpdir, snap, marks, t0):
+        """qemu restoring SNAP; the daemon's connected channel."""
+        listener = ApplianceListener(tmpdir)
+        try:
+            argv = self.appliance_argv(appliance, self.accel, qemu, snap.cmdline,
+                                       listener.path, (snap.ram, "off"))
+            argv += self.qmp_argv(tmpdir) + ["-incoming", "defer"]
+            self._spawn(argv, tmpdir)
+            timeout = self.launch_timeout()
+            self.qmp = QMP(self.qmp_path).connect(time.monotonic() + timeout)
+            marks["qmp"] = round(time.monotonic() - t0, 3)
+            snapshot.restore(self.qmp, self.proc, snap)
+            marks["running"] = round(time.monotonic() - t0, 3)
+
+            def trouble():
+                gone = self._gone()
+                return None if gone is None else LaunchError(gone[0])
+            conn = listener.accept(timeout, trouble, LaunchError)
+        finally:
+            listener.close()
+        return conn
+
+    def _resume(self, conn, drives):
+        """The restored daemon's greeting, once it took the host's entropy and clock and
+        attached the DRIVES (a count) plugged at targets 0, 1, ..."""
+        h = self.handle
+        client = _plain_client(conn, h)
+        conn.settimeout(RESUME_TIMEOUT)
+        nonce = os.urandom(16).hex()
+        hello = client.call("internal_resume", [], {
+            "entropy": os.urandom(64).hex(), "clock_ns": time.time_ns(), "nonce": nonce,
+            "verbose": bool(h._prop("verbose")), "drives": drives})
+        from ..daemon import protocol as P
+        if not isinstance(hello, dict) or hello.get("nonce") != nonce or \
+                hello.get("magic") != P.MAGIC or hello.get("version") != P.VERSION:
+            raise SnapshotError("the restored daemon answered %r" % (repr(hello)[:200],))
+        return hello
+
+    # -- hot-plugging (drives attached while the appliance runs) --
+    @classmethod
+    def hotplug_supported(cls):
+        return True, "host files and devices"
+
+    def plug(self, client, d, target, label=None):
+        """Attach drive D as SCSI target TARGET of the running appliance; its disk name."""
+        self.qemu_plug(d, target)
+        try:
+            return client.call("internal_attach", [], {"target": target, "label": label})
+        except BaseException:
+            self._qemu_unplug(d)
+            raise
+
+    def qemu_plug(self, d, target):
+        """qemu's half of plugging D: a block node and a scsi-hd device at TARGET."""
+        if d.protocol != "file":
+            raise LaunchError("only drives of the file protocol can be hot-plugged (%s is %s)"
+                              % (d.filename, d.protocol))
+        self._plugs = getattr(self, "_plugs", 0) + 1
+        node = "gk%d" % self._plugs
+        spec = blockdev_spec(d, node)
+        self.qmp_command("blockdev-add", **spec)
+        dev = {"driver": "scsi-hd", "id": node + "-dev", "drive": node, "bus": "scsi.0",
+               "channel": 0, "scsi-id": target, "lun": 0}
+        if d.blocksize:
+            dev.update(logical_block_size=d.blocksize, physical_block_size=d.blocksize)
+        try:
+            self.qmp_command("device_add", **dev)
+        except BaseException:
+            self.qmp_command("blockdev-del", **{"node-name": node})
+            raise
+        d.target, d.device_id, d.node = target, node + "-dev", node
+
+    def unplug(self, client, d):
+        """Detach drive D (the daemon refuses while it is in use)."""
+        client.call("internal_detach", [], {"target": d.target})
+        self._qemu_unplug(d)
+
+    def _qemu_unplug(self, d):
+        self.qmp_command("device_del", id=d.device_id)
+        self.qmp.wait_event("DEVICE_DELETED", 30,
+                            lambda data: data.get("device") == d.device_id)
+        if d.node:
+            self.qmp_command("blockdev-del", **{"node-name": d.node})
 
     def _gone(self):
         """(why, points at KVM) once qemu has exited, else None."""
@@ -321,11 +564,8 @@ class DirectBackend(WatchedLaunch, Backend):
         if self.qmp is not None or not self.qmp_path:
             return self.qmp
         try:
-            from qemu.qmp.legacy import QEMUMonitorProtocol
-            q = QEMUMonitorProtocol(self.qmp_path)
-            q.connect()
-            self.qmp = q
-        except Exception as e:
+            self.qmp = QMP(self.qmp_path, timeout=10).connect()
+        except QMPError as e:
             self.handle._debug("QMP connection failed: %s" % e)
             self.qmp = None
         return self.qmp
@@ -334,7 +574,7 @@ class DirectBackend(WatchedLaunch, Backend):
         q = self.connect_qmp()
         if q is None:
             raise LaunchError("QMP is not available")
-        return q.cmd(cmd, **args) if hasattr(q, "cmd") else q.command(cmd, **args)
+        return q.command(cmd, **args)
 
     def status(self):
         return self.qmp_command("query-status")
@@ -388,3 +628,35 @@ def _read_console(fd, console):
             break
         console.feed(data)
     console.flush()
+
+
+def _plain_client(conn, h):
+    """A client for the launch's own calls (the handle makes its own afterwards)."""
+    from ..client import Client
+    ref = weakref.ref(h)        # a client and its reader make a cycle: do not hold H
+
+    def log(text):
+        handle = ref()
+        if handle is not None:
+            handle._debug("daemon: %s" % text.decode("utf-8", "replace").rstrip())
+    return Client(conn, on_log=log)
+
+
+def blockdev_spec(d, node):
+    """QMP blockdev-add arguments for local drive D (its overlay if it has one), as the
+    -drive options of a cold boot open it."""
+    path = d.overlay or d.filename
+    try:
+        block = stat.S_ISBLK(os.stat(path).st_mode)
+    except OSError as e:
+        raise LaunchError("%s: %s" % (path, e.strerror)) from None
+    discard = "unmap" if d.discard in ("enable", "besteffort") else "ignore"
+    spec = {"driver": "qcow2" if d.overlay else d.format, "node-name": node,
+            "discard": discard,
+            "cache": {"direct": False, "no-flush": d.cachemode == "unsafe"},
+            "file": {"driver": "host_device" if block else "file", "filename": path,
+                     "discard": discard}}
+    if d.copyonread:
+        spec["node-name"] = node + "-fmt"
+        spec = {"driver": "copy-on-read", "node-name": node, "file": spec}
+    return spec

@@ -165,7 +165,10 @@ def scan_disks(count, timeout=30.0):
                 names = os.listdir(blockdir)
             except FileNotFoundError:
                 names = []
-            if names and os.path.exists("/dev/" + names[0]):
+            # /sys/block/NAME comes last (after the device node): everything that lists
+            # disks reads /sys/block
+            if names and os.path.exists("/dev/" + names[0]) and \
+                    os.path.exists("/sys/block/" + names[0]):
                 break
             if time.monotonic() > deadline:
                 raise OSError("drive %d did not appear" % target)

@@ -131,7 +131,7 @@ def do_blockdev_setra(ctx, dev, sectors):
 
 
 def make_label_links(labels):
-    """labels: {label: drive index}; /dev/disk/guestfs/LABEL -> ../../sdX, and for every
+    """labels: {label: drive index or disk name}; /dev/disk/guestfs/LABEL -> ../../sdX, and for every
     partition N of that disk /dev/disk/guestfs/LABELN -> ../../sdXN ("partitions on the disk
     can be addressed using /dev/disk/guestfs/labelpartnum").  Links of partitions that are
     gone are removed; call again whenever partition tables change."""
@@ -139,10 +139,14 @@ def make_label_links(labels):
     d = "/dev/disk/guestfs"
     os.makedirs(d, exist_ok=True)
     wanted = {}
-    for label, index in labels.items():
-        if not label.isalpha() or not label.isascii() or index >= len(names):
+    for label, where in labels.items():
+        # a drive index (drives attached at launch) or a disk name (hot-plugged drives)
+        if isinstance(where, str):
+            disk = where if where in names else None
+        else:
+            disk = names[where] if 0 <= where < len(names) else None
+        if not label.isalpha() or not label.isascii() or disk is None:
             fail("bad disk label %r" % label)
-        disk = names[index]
         wanted[label] = disk
         for part in partitions_of(disk):
             wanted[label + part[len(disk):]] = part

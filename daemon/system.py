@@ -145,7 +145,12 @@ def do_internal_setup(ctx, labels=None, umask=None, **_):
     assembled and activated, as libguestfs does at launch."""
     from .devices import make_label_links
     from .lvm import autoactivate
-    ctx.server.state["labels"] = dict(labels or {})
+    from .devices import disk_names
+    names = disk_names()
+    # kept by disk name: a drive removed later must not shift the others' labels
+    ctx.server.state["labels"] = {
+        label: names[i] if isinstance(i, int) and 0 <= i < len(names) else i
+        for label, i in (labels or {}).items()}
     if labels:
         make_label_links(ctx.server.state["labels"])
     autoactivate(ctx)

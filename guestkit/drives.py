@@ -46,6 +46,11 @@ class Drive:
         self.name = name
         self.overlay = None          # path of the qcow2 overlay made at launch (readonly)
         self.servers = []            # parsed servers of a remote drive
+        # once the appliance runs: its name there, and the hypervisor's handles on it
+        self.device = None           # /dev/sdX
+        self.target = None           # SCSI target number
+        self.device_id = None        # qemu device id (hot-unplug)
+        self.node = None             # qemu block node made by a hot-plug
 
     def __repr__(self):
         return "Drive(%r, format=%r, readonly=%r)" % (self.filename, self.format, self.readonly)
@@ -245,7 +250,7 @@ def make_overlay(d, tmpdir, index):
     drives get qemu's own temporary overlay instead (snapshot=on)."""
     if d.protocol != "file":
         return None
-    ov = os.path.join(tmpdir, "overlay%d.qcow2" % index)
+    ov = os.path.join(tmpdir, "overlay%s.qcow2" % index)
     src = os.path.abspath(d.filename)
     p = subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", d.format, "-b", src,
                         ov], capture_output=True, text=True)

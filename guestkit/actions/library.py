@@ -83,7 +83,7 @@ ACTIONS = _props() + [
         OString("label"), OString("protocol"), OStringList("server"), OString("username"),
         Key("secret"), OString("cachemode"), OString("discard"), OBool("copyonread"),
         OInt("blocksize")],
-        daemon=False, state=CONFIG, once_had_no_optargs=True, fish_alias=["add"],
+        daemon=False, state=ANY, once_had_no_optargs=True, fish_alias=["add"],
         doc="Add a disk image (a host file or device) to the handle.  The first drive added "
             "becomes /dev/sda in the appliance, the next /dev/sdb and so on.  readonly "
             "puts a temporary qcow2 overlay in front of it so the image is never written.  "
@@ -91,7 +91,15 @@ ACTIONS = _props() + [
             "detected, and an image that names a backing or data file is refused.  label "
             "makes the drive also known as /dev/disk/guestfs/LABEL.  cachemode is writeback "
             "(default) or unsafe; discard is disable, enable or besteffort; copyonread "
-            "caches the image's data in the overlay as it is read."),
+            "caches the image's data in the overlay as it is read.  After launch the "
+            "drive is hot-plugged into the running appliance (it needs a label, and a "
+            "backend that can hot-plug: see guestkit backends); it becomes the next free "
+            "/dev/sdX and /dev/disk/guestfs/LABEL."),
+    Action("remove_drive", [String("label")], RErr(), daemon=False, state=ANY,
+           doc="Remove the drive added with label LABEL.  Before launch it is dropped from "
+               "the list; after launch it is hot-unplugged from the running appliance, "
+               "which fails with EBUSY while the drive or a partition of it is mounted or "
+               "in use (by LVM, md, swap, an open LUKS device)."),
     Action("add_drive_ro", [String("filename")], daemon=False, state=CONFIG,
            fish_alias=["add-ro"],
            doc="Add a drive read-only (same as add_drive_opts with readonly=True)."),

@@ -4,9 +4,12 @@ import os
 
 from .. import drives as D
 from ..errors import Error
+from .lifecycle import is_config, is_ready
 
-__all__ = ["add_drive", "add_drive_ro", "add_drive_scratch", "disk_create", "disk_format",
-           "disk_virtual_size", "disk_has_backing_file", "list_disk_labels"]
+__all__ = ["add_drive", "add_drive_ro", "add_drive_scratch", "remove_drive", "disk_create",
+           "disk_format", "disk_virtual_size", "disk_has_backing_file", "list_disk_labels"]
+
+MAX_DRIVES = 255
 
 
 def add_drive(g, filename, readonly=None, format=None, iface=None, name=None, label=None,
@@ -17,17 +20,98 @@ def add_drive(g, filename, readonly=None, format=None, iface=None, name=None, la
                 blocksize=blocksize, protocol=protocol or "file", server=server,
                 username=username, secret=secret, iface=iface, name=name)
     D.check_drive(d)
-    _append(g, d)
-    g._debug("added drive %d: %r" % (len(g._drives) - 1, d))
+    if is_config(g):
+        _append(g, d)
+        g._debug("added drive %d: %r" % (len(g._drives) - 1, d))
+    else:
+        _hotplug(g, d)
 
 
 def _append(g, d, caller="add_drive"):
+    _check_room(g, d, caller)
+    g._drives.append(d)
+
+
+def _check_room(g, d, caller):
     if d.label is not None and any(x.label == d.label for x in g._drives):
         raise Error("%s: label %r is already used by another drive" % (caller, d.label),
                     "EINVAL")
-    if len(g._drives) >= 255:
-        raise Error("%s: too many drives (at most 255)" % caller, "EINVAL")
+    if len(g._drives) >= MAX_DRIVES:
+        raise Error("%s: too many drives (at most %d)" % (caller, MAX_DRIVES), "EINVAL")
+
+
+def _running_backend(g, caller):
+    if not is_ready(g) or g._backend is None or g._client is None:
+        raise Error("%s: the appliance is not running (launch first, or call it before "
+                    "launch)" % caller, "EINVAL")
+    return g._backend
+
+
+def _hotplug(g, d):
+    """add_drive after launch: plug D into the running appliance."""
+    backend = _running_backend(g, "add_drive")
+    if not d.label:
+        raise Error("add_drive: a drive added after launch needs a label (label=NAME): it "
+                    "is known by /dev/disk/guestfs/NAME", "EINVAL")
+    ok, why = backend.hotplug_supported()
+    if not ok:
+        raise Error("add_drive: backend %s cannot hot-plug drives: %s" % (backend.name, why),
+                    "ENOTSUP")
+    _check_room(g, d, "add_drive")
+    used = {x.target for x in g._drives}
+    target = min(t for t in range(MAX_DRIVES + 1) if t not in used)
+    if d.readonly:
+        D.make_overlay(d, g._handle_tmpdir(), "-plug%d" % target)
+    try:
+        name = backend.plug(g._client, d, target, d.label)
+    except Error:
+        _drop_overlay(d)
+        raise
+    except Exception as e:          # the hypervisor refused (qemu's words)
+        _drop_overlay(d)
+        raise Error("add_drive: %s: %s" % (d.filename, e), "EIO") from None
+    if not isinstance(name, str) or not name.startswith("sd") or not name[2:].isalpha():
+        raise Error("add_drive: the appliance named the drive %r" % (repr(name)[:40],), "EIO")
+    d.device = "/dev/" + name
     g._drives.append(d)
+    g._debug("hot-plugged drive %r as %s" % (d, d.device))
+
+
+def _drop_overlay(d):
+    if d.overlay:
+        try:
+            os.unlink(d.overlay)
+        except OSError:
+            pass
+        d.overlay = None
+
+
+def remove_drive(g, label):
+    for i, d in enumerate(g._drives):
+        if d.label == label:
+            break
+    else:
+        raise Error("remove_drive: no drive has the label %r" % label, "ENOENT")
+    if not is_config(g):
+        backend = _running_backend(g, "remove_drive")
+        ok, why = backend.hotplug_supported()
+        if not ok:
+            raise Error("remove_drive: backend %s cannot hot-unplug drives: %s"
+                        % (backend.name, why), "ENOTSUP")
+        try:
+            backend.unplug(g._client, d)
+        except Error:
+            raise
+        except Exception as e:
+            raise Error("remove_drive: %s: %s" % (label, e), "EIO") from None
+    del g._drives[i]
+    _drop_overlay(d)
+    if d.scratch:
+        try:
+            os.unlink(d.filename)
+        except OSError:
+            pass
+    g._debug("removed drive %r" % d)
 
 
 def add_drive_ro(g, filename):
@@ -84,4 +168,5 @@ def disk_has_backing_file(g, filename):
 
 
 def list_disk_labels(g):
-    return [[d.label, "/dev/sd%s" % D.disk_letters(i)] for i, d in enumerate(g._drives) if d.label]
+    return [[d.label, d.device or "/dev/sd%s" % D.disk_letters(i)]
+            for i, d in enumerate(g._drives) if d.label]

@@ -57,6 +57,9 @@ def launch(g):
         client, hello = _start_appliance(g, backend, name, appliance, tmpdir)
         g._client = client
         g._debug("daemon says hello: %r" % hello)
+        from ..daemon.contract import disk_letters
+        for i, d in enumerate(g._drives):
+            d.device = "/dev/sd" + disk_letters(i)
         labels = {d.label: i for i, d in enumerate(g._drives) if d.label}
         if getattr(backend, "owns_appliance", True):
             client.call("internal_setup", [], {"labels": labels})
@@ -95,7 +98,11 @@ def _start_appliance(g, backend, name, appliance, tmpdir):
             client = Client(sock, on_progress=_weakly(g, "_on_progress"),
                             on_log=_weakly(g, "_debug", lambda text: "daemon: %s" % text.decode(
                                 "utf-8", "replace").rstrip()))
-            hello = _await_greeting(client, backend)
+            hello = backend.greeting
+            if hello is not None:
+                client.hello = hello
+            else:
+                hello = _await_greeting(client, backend)
             backend.launch_done()
             return client, hello
         except LaunchError as e:

@@ -25,7 +25,9 @@ def _launch(img, hv=None, settings=(), events=None):
     g = guestkit.GuestFS(environment=False)
     if hv:
         g.set_hv(hv)
-    g.set_backend_settings(list(settings))
+    # these tests count qemu runs: a snapshot launch adds the snapshot's own boot and the
+    # restore, so boot cold (test_snapshot_launch.py covers snapshots)
+    g.set_backend_settings(list(settings) + ["snapshot=off"])
     if events is not None:
         g.set_event_callback(lambda ev, eh, buf, arr: events.append(buf),
                              guestkit.EVENT_WARNING)
@@ -124,6 +126,7 @@ def test_a_failure_that_is_not_kvms_is_not_blamed_on_kvm(tmp_path):
     hv = make_wrapper(tmp_path / "hv", "baddrive")
     g = guestkit.GuestFS(environment=False)
     g.set_hv(hv)
+    g.set_backend_settings(["snapshot=off"])        # count one boot (see _launch)
     g.add_drive_opts(make_image(tmp_path / "d.img", 16), format="raw")
     with pytest.raises(guestkit.Error) as e:
         g.launch()

@@ -40,7 +40,7 @@ def test_settings_and_properties_reach_qemu(tmp_path):
     g.set_append("foo=bar")
     g.set_backend_settings(["gdb", "machine=pc"])
     argv = argv_for(g, tmp_path)
-    assert argv[argv.index("-m") + 1] == "700" and argv[argv.index("-smp") + 1] == "2"
+    assert argv[argv.index("-m") + 1] == "700M" and argv[argv.index("-smp") + 1] == "2"
     assert "-gdb" in argv and "-S" in argv and "pc,accel=tcg" in argv
     cmdline = argv[argv.index("-append") + 1]
     assert cmdline.endswith("foo=bar") and "acpi=off" not in cmdline
