@@ -8,6 +8,7 @@ the process that started it (PR_SET_PDEATHSIG).
 
 import ctypes
 import os
+import queue
 import shutil
 import signal
 import stat
@@ -39,6 +40,46 @@ def _pdeathsig():
         libc.prctl(1, signal.SIGKILL, 0, 0, 0)      # PR_SET_PDEATHSIG
     except Exception:
         pass
+
+
+class _Spawner:
+    """Starts qemu from one thread that lives as long as the process.
+
+    PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, not the process:
+    qemu started from a worker thread (a thread pool, a fleet) would be killed as soon as
+    that thread finished, under a handle still in use."""
+
+    def __init__(self):
+        self._queue = queue.Queue()
+        self._thread = None
+        self._lock = threading.Lock()
+
+    def popen(self, argv, **kw):
+        if threading.current_thread() is threading.main_thread():
+            return subprocess.Popen(argv, **kw)
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, daemon=True,
+                                                name="guestkit-spawner")
+                self._thread.start()
+        box = {"done": threading.Event()}
+        self._queue.put((argv, kw, box))
+        box["done"].wait()
+        if "error" in box:
+            raise box["error"]
+        return box["proc"]
+
+    def _serve(self):
+        while True:
+            argv, kw, box = self._queue.get()
+            try:
+                box["proc"] = subprocess.Popen(argv, **kw)
+            except BaseException as e:      # noqa: B902 - handed to the caller
+                box["error"] = e
+            box["done"].set()
+
+
+_spawner = _Spawner()
 
 
 def find_qemu(hv=None):
@@ -315,7 +356,7 @@ class DirectBackend(WatchedLaunch, Backend):
         h._debug("qemu command line: %s" % " ".join(argv))
         self.console = ConsoleLog(h)            # a fresh one for each attempt
         try:
-            self.proc = subprocess.Popen(
+            self.proc = _spawner.popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, close_fds=True,
                 preexec_fn=self._preexec, cwd=tmpdir)

@@ -277,3 +277,25 @@ def test_hotplug_add_read_remove(tmp_path, snapshots_dir):
     finally:
         g.close()
     assert not glob.glob(str(tmp_path / "*.qcow2"))
+
+
+def test_an_appliance_outlives_the_thread_that_launched_it(snapshots_dir):
+    """qemu dies with its parent (PR_SET_PDEATHSIG), and for Linux the parent is the thread
+    that started it: a handle launched in a worker thread must still work once that thread
+    has ended (thread pools, fleets)."""
+    handles = []
+    for settings in ([], ["snapshot=off"]):
+        t = threading.Thread(target=lambda s=settings: handles.append(_launched(s)))
+        t.start()
+        t.join(300)
+        time.sleep(0.3)
+        assert handles[-1].list_devices() == ["/dev/sda"]
+        handles[-1].close()
+
+
+def _launched(settings):
+    g = guestkit.GuestFS()
+    g.set_backend_settings(settings)
+    g.add_drive_scratch(1 << 20)
+    g.launch()
+    return g
