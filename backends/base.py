@@ -141,6 +141,12 @@ class Backend(abc.ABC):
         """(True, what can be plugged) or (False, why not), for ``guestkit backends``."""
         return False, "this backend does not implement hot-plugging"
 
+    @classmethod
+    def snapshot_supported(cls):
+        """(True, how) when launches restore a saved appliance instead of booting it, or
+        (False, why not), for ``guestkit backends``."""
+        return False, "the appliance boots on every launch"
+
     def plug(self, client, drive, target, label=None):
         """Attach DRIVE (a guestkit.drives.Drive) to the running appliance as SCSI target
         TARGET and have the daemon attach it (CLIENT.call("internal_attach", ...), which

@@ -530,6 +530,11 @@ class DirectBackend(WatchedLaunch, Backend):
     def hotplug_supported(cls):
         return True, "host files and devices"
 
+    @classmethod
+    def snapshot_supported(cls):
+        return True, ("restores a saved appliance; boots cold with network, append, gdb, "
+                      "remote drives or snapshot=off")
+
     def plug(self, client, d, target, label=None):
         """Attach drive D as SCSI target TARGET of the running appliance; its disk name."""
         self.qemu_plug(d, target)

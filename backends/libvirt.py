@@ -132,9 +132,13 @@ class LibvirtBackend(WatchedLaunch, Backend):
         self._seclabels(dom, secmodels)
         return dom.to_xml()
 
+    @classmethod
+    def _drive(cls, dom, d, i):
+        cls._fill_disk(dom.device(X.Disk()), d, i)
+
     @staticmethod
-    def _drive(dom, d, i):
-        disk = dom.device(X.Disk())
+    def _fill_disk(disk, d, i):
+        """DISK (an X.Disk) for drive D as SCSI target I (/dev/sd + disk_letters(I))."""
         disk.device = "disk"
         disk.driver_name = "qemu"
         if d.protocol != "file":
@@ -176,6 +180,55 @@ class LibvirtBackend(WatchedLaunch, Backend):
         disk.address_bus, disk.address_target, disk.address_unit = "0", str(i), "0"
         if d.blocksize:
             disk.blockio_logical = disk.blockio_physical = str(d.blocksize)
+        d.target, d.device_id, d.node = i, None, None
+
+    # -- hot-plugging: disks attached to and detached from the live domain --
+    @classmethod
+    def hotplug_supported(cls):
+        return True, "disks attached to the running domain (attachDeviceFlags)"
+
+    @classmethod
+    def snapshot_supported(cls):
+        return False, ("not implemented: libvirt's save/restore would copy the whole "
+                       "saved RAM into every domain (the direct backend maps one RAM file "
+                       "copy-on-write); each launch boots the domain")
+
+    def plug(self, client, d, target, label=None):
+        import libvirt
+        disk = X.Disk()
+        self._fill_disk(disk, d, target)
+        xml = disk.to_xml()
+        try:
+            self.dom.attachDeviceFlags(xml, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        except libvirt.libvirtError as e:
+            raise LaunchError("libvirt could not attach %s: %s"
+                              % (d.filename, e.get_error_message())) from None
+        try:
+            return client.call("internal_attach", [], {"target": target, "label": label})
+        except BaseException:
+            self._detach(target)
+            raise
+
+    def unplug(self, client, d):
+        client.call("internal_detach", [], {"target": d.target})
+        self._detach(d.target)
+
+    def _detach(self, target):
+        import libvirt
+        disk = [x for x in self._domain_disks() if x.address_target == str(target)]
+        if not disk:
+            raise LaunchError("the domain has no disk at SCSI target %d" % target)
+        try:
+            self.dom.detachDeviceFlags(disk[0].to_xml(), libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        except libvirt.libvirtError as e:
+            raise LaunchError("libvirt could not detach the disk at SCSI target %d: %s"
+                              % (target, e.get_error_message())) from None
+
+    def _domain_disks(self):
+        """The live domain's disks, as libvirt describes them now."""
+        from lxml import etree
+        root = etree.fromstring(self.dom.XMLDesc(0).encode())
+        return [X.Disk(n) for n in root.findall("./devices/disk")]
 
     def _seclabels(self, dom, secmodels):
         h = self.handle

@@ -48,6 +48,14 @@ class RemoteBackend(Backend):
         super().__init__(handle, param)
         self.sock = None
 
+    @classmethod
+    def hotplug_supported(cls):
+        return False, "the drives are the server's (guestkit serve -a ...)"
+
+    @classmethod
+    def snapshot_supported(cls):
+        return False, "it connects to an appliance that already runs"
+
     def launch(self, appliance, drives, tmpdir):
         if not self.param:
             raise LaunchError("say where the server is: remote:unix:PATH or "

@@ -18,16 +18,30 @@ def backends(argv, out=None):
     for name in sorted(exts):
         ext = exts[name]
         dist = dists.get(name, "?")
+        cls = ext.plugin
         try:
-            ok, why = ext.plugin.host_supported()
+            ok, why = cls.host_supported()
         except Exception as e:            # a plugin's own check must not break the list
             ok, why = False, "host_supported() raised %s: %s" % (type(e).__name__, e)
-        rows.append((name, dist, "yes" if ok else "no", why))
+        notes = [why] if why else []
+        marks = []
+        for feature in ("hotplug", "snapshot"):
+            check = getattr(cls, feature + "_supported", None)
+            try:
+                has, note = check() if check else (False, "not declared by the plugin")
+            except Exception as e:        # noqa: B902 - same as above
+                has, note = False, "%s_supported() raised %s" % (feature, type(e).__name__)
+            marks.append("yes" if has else "no")
+            if note:
+                notes.append("%s: %s" % (feature, note))
+        rows.append((name, dist, "yes" if ok else "no", marks[0], marks[1], "; ".join(notes)))
     for name in sorted(failures):
-        rows.append((name, dists.get(name, "?"), "no", "failed to load: %s" % failures[name]))
-    out.write("%-10s %-22s %-6s %s\n" % ("BACKEND", "DISTRIBUTION", "RUNS", "NOTE"))
+        rows.append((name, dists.get(name, "?"), "no", "-", "-",
+                     "failed to load: %s" % failures[name]))
+    fmt = "%-10s %-22s %-5s %-8s %-9s %s\n"
+    out.write(fmt % ("BACKEND", "DISTRIBUTION", "RUNS", "HOTPLUG", "SNAPSHOT", "NOTE"))
     for r in rows:
-        out.write("%-10s %-22s %-6s %s\n" % r)
+        out.write(fmt % r)
     return 0
 
 

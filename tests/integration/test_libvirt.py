@@ -200,3 +200,45 @@ def test_tests_libvirtd_runs_beside_the_system_one(libvirtd, tmp_path):
                     break
                 import time
                 time.sleep(0.1)
+
+
+def test_hotplug_through_libvirt(libvirtd, tmp_path):
+    """add_drive after launch attaches a disk to the live domain (attachDeviceFlags) and the
+    daemon attaches it as the next /dev/sdX; remove_drive refuses while it is mounted, then
+    detaches it from the domain too."""
+    import libvirt
+    first = make_image(tmp_path / "first.img", 16)
+    guest = make_image(tmp_path / "guest.img", 64)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "plugged", guest], check=True)
+    before = sha(guest)
+    g = guestkit.GuestFS(python_return_dict=True)
+    g.set_backend("libvirt:" + libvirtd.uri)
+    g.add_drive_opts(first, format="raw", label="first")
+    g.launch()
+    try:
+        def domain_sources():
+            c = libvirt.open(libvirtd.uri)
+            try:
+                xml = [d for d in c.listAllDomains()
+                       if d.name().startswith("guestkit-")][0].XMLDesc(0)
+            finally:
+                c.close()
+            return xml.count("<disk ")
+        disks = domain_sources()
+        g.add_drive_opts(guest, format="raw", readonly=True, label="hot")
+        assert domain_sources() == disks + 1
+        assert g.list_devices() == ["/dev/sda", "/dev/sdb"]
+        assert g.list_disk_labels() == {"first": "/dev/sda", "hot": "/dev/sdb"}
+        g.mount("/dev/disk/guestfs/hot", "/")
+        assert g.vfs_label("/dev/sdb") == "plugged"
+        g.write("/x", b"overlay only")
+        with pytest.raises(guestkit.Error, match="in use") as e:
+            g.remove_drive("hot")
+        assert e.value.errno_name == "EBUSY"
+        g.umount_all()
+        g.remove_drive("hot")
+        assert g.list_devices() == ["/dev/sda"]
+        assert domain_sources() == disks
+    finally:
+        g.close()
+    assert sha(guest) == before

@@ -183,6 +183,10 @@ class MicrovmBackend(DirectBackend):
                 raise LaunchError(why)
         self._tsc_setting()
 
+    @classmethod
+    def snapshot_supported(cls):
+        return False, "the microvm machine boots on every launch"
+
     def snapshot_refusal(self, drives):
         # build_argv rewrites the direct backend's machine; a snapshot of it would be q35's
         return "the microvm backend boots cold"
