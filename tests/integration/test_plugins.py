@@ -72,8 +72,9 @@ def test_backends_command_lists_them(fake_dists):
     assert "yes" in rows["direct"] and "guestkit" in rows["direct"]
     assert p.stdout.split()[:6] == ["BACKEND", "DISTRIBUTION", "RUNS", "HOTPLUG", "SNAPSHOT",
                                     "NOTE"]
-    assert rows["direct"].split()[3:5] == ["yes", "yes"]          # hot-plug, snapshot
-    assert rows["libvirt"].split()[3:5] == ["yes", "no"]
+    # name, "guestkit", version, runs, hot-plug, snapshot
+    assert rows["direct"].split()[4:6] == ["yes", "yes"]
+    assert rows["libvirt"].split()[4:6] == ["yes", "no"]
     assert "snapshot: not implemented" in rows["libvirt"]
     assert "failed to load" in rows["broken"]
     assert "raising_plugin" in rows["raising"]
