@@ -22,15 +22,10 @@ from .launchwatch import BootWatch, WatchedLaunch, silence_limit
 from . import kvm, snapshot
 from .qmp import QMP, QMPError
 from .snapshot import SnapshotError
-from ..daemon.contract import (CHANNEL, CMDLINE_DRIVES, CMDLINE_NETWORK, CMDLINE_PREFIX,
-                               CMDLINE_VERBOSE, disk_letters)
+from .cmdline import appliance_cmdline
+from ..daemon.contract import CHANNEL, disk_letters
 #: seconds a restored daemon has to answer its first call
 RESUME_TIMEOUT = 20.0
-
-KERNEL_ARGS = ["panic=1", "console=ttyS0", "8250.nr_uarts=1", "cryptomgr.notests",
-               "no_timer_check", "tsc=reliable", "scsi_mod.scan=manual", "ipv6.disable=1",
-               "edd=off", "nokaslr", "random.trust_cpu=on", "mitigations=off",
-               "transparent_hugepage=never"]
 
 
 def _pdeathsig():
@@ -265,31 +260,11 @@ class DirectBackend(WatchedLaunch, Backend):
         return argv
 
     def kernel_cmdline(self, acpi_off=None, drives=None, hashseed=None):
-        """The appliance kernel's command line.  acpi_off: None decides (off for one vCPU
-        on q35/pc, where every device sits on the root bus); backends whose devices sit
-        behind PCIe root ports must keep ACPI.  drives: how many the daemon attaches at
-        boot (default: the handle's); hashseed: Python's (default: random)."""
-        h = self.handle
-        args = list(KERNEL_ARGS)
-        # the daemon attaches the drives one by one, so that names follow the add order
-        args.append("%s%s=%d" % (CMDLINE_PREFIX, CMDLINE_DRIVES,
-                                 len(h._drives) if drives is None else drives))
-        if h._prop("network"):
-            args.append("%s%s=1" % (CMDLINE_PREFIX, CMDLINE_NETWORK))
+        """The appliance kernel's command line (backends/cmdline.py); acpi_off=None: off
+        for one vCPU on q35/pc."""
         if acpi_off is None:
-            acpi_off = h._prop("smp") == 1 and self._setting("machine") in (None, "q35", "pc")
-        if acpi_off:
-            args.append("acpi=off")     # ~0.2 s less boot; SMP needs ACPI's CPU tables
-        if hashseed is None:
-            hashseed = int.from_bytes(os.urandom(4), "little") % 4294967295
-        args.append("PYTHONHASHSEED=%s" % hashseed)
-        if h._prop("verbose"):
-            args.append("%s%s=1" % (CMDLINE_PREFIX, CMDLINE_VERBOSE))
-        else:
-            args.append("quiet")
-        if h._prop("append"):
-            args.append(h._prop("append"))
-        return " ".join(args)
+            acpi_off = self._setting("machine") in (None, "q35", "pc")
+        return appliance_cmdline(self.handle, acpi_off, drives, hashseed)
 
     def drive_args(self, d, i):
         if d.protocol != "file":

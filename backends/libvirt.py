@@ -19,7 +19,8 @@ import uuid
 
 from .base import (ApplianceListener, Backend, ConsoleLog, KVM_FAILURE_NEEDLES,
                    KVM_UNUSABLE_NEEDLES, LaunchError)
-from .direct import DirectBackend, find_qemu
+from .cmdline import appliance_cmdline
+from .direct import find_qemu
 from .launchwatch import BootWatch, WatchedLaunch, silence_limit
 from . import domainxml as X
 from ..daemon.contract import CHANNEL
@@ -103,7 +104,7 @@ class LibvirtBackend(WatchedLaunch, Backend):
         self.used_kvm = self._kvm(qemu)
         dom.set_defaults(self.domname, self.used_kvm, h._prop("memsize"), h._prop("smp"),
                          appliance.kernel, appliance.initrd,
-                         DirectBackend.kernel_cmdline(self, acpi_off=False), qemu)
+                         appliance_cmdline(self.handle, acpi_off=False), qemu)
         if appliance.root:
             root = dom.device(X.Disk())
             root.type, root.device = "file", "disk"

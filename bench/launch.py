@@ -10,6 +10,7 @@ Measured, --runs times each (medians and minimums), the three sides alternated r
   swap      on a running appliance: add_drive (hot-plug) + mount + read a file + umount +
             remove_drive, against a fresh launch + mount + read + close
   exists    mean exists() round trip over --calls calls (guestkit, libguestfs)
+  inspect   with --debian IMG: launch + inspect_os + close of that guest (read-only)
   ten       --parallel handles launched at once: total wall time, and the qemu processes'
             summed RSS and PSS while all run (PSS counts a shared page once in total:
             restored appliances share their snapshot's untouched RAM)
@@ -18,6 +19,7 @@ as guestkit.  Ratios are libguestfs (or guestkit cold) / guestkit: above 1, gues
 snapshot launch is faster.
 
 Usage: python bench/launch.py [--runs 5] [--calls 2000] [--parallel 10] [--skip-libguestfs]
+                              [--debian IMG]
 """
 import argparse
 import json
@@ -61,6 +63,16 @@ def fresh_read(mod, img):
     g.close()
     return time.monotonic() - t
 
+def inspect_once(mod, img):
+    t = time.monotonic()
+    g = mod.GuestFS(python_return_dict=True)
+    g.add_drive_opts(img, format="raw", readonly=True)
+    g.launch()
+    roots = g.inspect_os()
+    g.close()
+    assert roots
+    return time.monotonic() - t
+
 def exists(mod, img, calls):
     g = mod.GuestFS(python_return_dict=True)
     g.add_drive_opts(img, format="raw", readonly=True)
@@ -85,6 +97,8 @@ if what == "warm":
     print(json.dumps(warm(guestfs, img)))
 elif what == "fresh_read":
     print(json.dumps(fresh_read(guestfs, img)))
+elif what == "inspect_once":
+    print(json.dumps(inspect_once(guestfs, img)))
 else:
     print(json.dumps(exists(guestfs, img, int(sys.argv[3]))))
 """
@@ -192,6 +206,9 @@ def main():
     ap.add_argument("--calls", type=int, default=2000)
     ap.add_argument("--parallel", type=int, default=10)
     ap.add_argument("--skip-libguestfs", action="store_true")
+    ap.add_argument("--debian", metavar="IMG",
+                    help="also time launch + inspect_os + close on this raw guest image "
+                         "(e.g. the Debian-on-LVM image bench/inspection.py builds)")
     a = ap.parse_args()
     import guestkit
     tmp = tempfile.mkdtemp(prefix="gk-launch-")
@@ -220,6 +237,10 @@ def main():
             s["fresh"].append(fresh_read(guestkit, img2))
             if not a.skip_libguestfs:
                 s["lg_fresh"].append(lg("fresh_read", img2))
+            if a.debian:
+                s.setdefault("inspect", []).append(inspect_once(guestkit, a.debian))
+                if not a.skip_libguestfs:
+                    s.setdefault("lg_inspect", []).append(lg("inspect_once", a.debian))
             s["exists"].append(exists(guestkit, img, a.calls))
             if not a.skip_libguestfs:
                 s["lg_exists"].append(lg("exists", img, a.calls))
@@ -243,6 +264,9 @@ def main():
     row("hot-plug swap vs libguestfs fresh launch (s)", s["swap"], s["lg_fresh"],
         "libguestfs")
     row("exists() round trip (ms)", s["exists"], s["lg_exists"], "libguestfs")
+    if a.debian:
+        row("launch + inspect_os + close, Debian (s)", s["inspect"], s.get("lg_inspect"),
+            "libguestfs")
     print("minimum warm launch: snapshot %.3f s, cold %.3f s, libguestfs %s"
           % (min(s["gk"]), min(s["gk_cold"]), "%.3f s" % min(s["lg"]) if s["lg"] else "-"))
     for k, v in par.items():

@@ -11,6 +11,8 @@ import ctypes
 import os
 import time
 
+from .contract import ROOT_DEVICE
+
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
@@ -21,7 +23,6 @@ SYS_FINIT_MODULE = 313          # x86_64
 
 BOOT_MODULES_FILE = "/etc/guestkit/boot-modules"
 BINDS_FILE = "/etc/guestkit/binds"
-ROOT_DEVICE = "/dev/vda"
 ROOT_MOUNT = "/run/appliance"
 
 _libc = ctypes.CDLL(None, use_errno=True)

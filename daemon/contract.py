@@ -17,7 +17,13 @@ CMDLINE_NETWORK = "network"      # 1: bring the network interface up
 CMDLINE_VERBOSE = "verbose"      # 1: the daemon logs what it does on the console
 
 
-# drive addressing: the drive added Nth is the Nth SCSI disk, /dev/sd + disk_letters(N)
+#: the appliance's own root image: the first virtio-blk disk, read-only
+ROOT_DEVICE = "/dev/vda"
+
+# Guest drives: disks of one virtio-scsi adapter, the drive added Nth at channel 0, target
+# N, lun 0.  The kernel scans nothing by itself (scsi_mod.scan=manual, and hotplug events
+# off where the hypervisor allows it): the daemon attaches target after target, at boot or
+# when a drive is plugged, so the Nth drive is /dev/sd + disk_letters(N).
 def disk_letters(index):
     """0 -> "a", 25 -> "z", 26 -> "aa" (the kernel's sdX naming)."""
     if index < 0:
