@@ -8,7 +8,8 @@ VIR_DOMAIN_START_AUTODESTROY, so it dies with the connection (and with this proc
 sVirt: for the dac driver as root, the domain runs qemu as root (a static 0:0 label without
 relabelling) because the appliance, its socket and overlays are root's private files; other
 security drivers (selinux, apparmor) get no label of ours, but a non-dac seclabel read by
-add_domain is carried over; a custom hypervisor gets ``seclabel type='none'`` for the non-dac models.
+add_domain is carried over; a custom hypervisor gets ``seclabel type='none'`` for the non-dac
+models.
 """
 
 import copy
@@ -21,7 +22,7 @@ from .base import (ApplianceListener, Backend, ConsoleLog, KVM_FAILURE_NEEDLES,
                    KVM_UNUSABLE_NEEDLES, LaunchError)
 from .direct import DirectBackend, find_qemu
 from .launchwatch import BootWatch, WatchedLaunch, silence_limit
-from . import domainxml as X
+from .. import libvirt_xml as X
 from ..daemon.contract import CHANNEL
 from ..drives import disk_letters
 from . import kvm
@@ -98,17 +99,17 @@ class LibvirtBackend(WatchedLaunch, Backend):
     def domain_xml(self, appliance, drives, sock_path, console_path, secmodels):
         h = self.handle
         qemu = self._qemu = find_qemu(h._prop("hv"))
-        dom = X.ApplianceDomain()
+        dom = X.Domain()
         self.domname = "guestkit-%d-%s" % (os.getpid(), uuid.uuid4().hex[:8])
         self.used_kvm = self._kvm(qemu)
-        dom.set_defaults(self.domname, self.used_kvm, h._prop("memsize"), h._prop("smp"),
+        dom.set_appliance_defaults(self.domname, self.used_kvm, h._prop("memsize"), h._prop("smp"),
                          appliance.kernel, appliance.initrd,
                          DirectBackend.kernel_cmdline(self, acpi_off=False), qemu)
         if appliance.root:
             root = dom.device(X.Disk())
             root.type, root.device = "file", "disk"
             root.driver_name, root.driver_type = "qemu", "raw"
-            root.source_file = appliance.root
+            root.add(X.DiskSource()).file = appliance.root
             root.target_dev, root.target_bus = "vda", "virtio"
             root.readonly = True
         ctl = dom.device(X.Controller())
@@ -142,16 +143,15 @@ class LibvirtBackend(WatchedLaunch, Backend):
                 raise LaunchError("remote drives with a secret need the direct backend "
                                   "(libvirt wants a secret object)")
             disk.type = "network"
-            disk.source_protocol = d.protocol
-            disk.source_name = d.filename
-            src = disk.node.find("source")
+            src = disk.add(X.DiskSource())
+            src.protocol = d.protocol
+            src.name = d.filename
             for s in d.servers:
-                host = X.SourceHost()
+                host = src.add(X.Host())
                 if s.transport == "unix":
                     host.transport, host.socket = "unix", s.socket
                 else:
                     host.name, host.port = s.host, str(s.port)
-                src.append(host.node)
             if d.username:
                 disk.auth_username = d.username
             disk.driver_type = d.format
@@ -160,10 +160,11 @@ class LibvirtBackend(WatchedLaunch, Backend):
             import stat as _stat
             isblk = _stat.S_ISBLK(os.stat(path).st_mode)
             disk.type = "block" if isblk else "file"
+            src = disk.add(X.DiskSource())
             if isblk:
-                disk.source_dev = path
+                src.dev = path
             else:
-                disk.source_file = path
+                src.file = path
             disk.driver_type = "qcow2" if d.overlay else d.format
         disk.driver_cache = "writeback" if d.cachemode == "writeback" else "unsafe"
         disk.driver_discard = "unmap" if d.discard in ("enable", "besteffort") else "ignore"

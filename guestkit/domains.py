@@ -1,63 +1,7 @@
-"""Reading a libvirt domain's disks for add_domain, and opening libvirt connections with
-libguestfs's authentication-callback flow."""
+"""Opening libvirt connections with libguestfs's authentication-callback flow (the
+domain XML itself is read and written with guestkit/libvirt_xml.py)."""
 
 from .errors import Error
-from .xmlmodel import XMLChildren, XMLObject, XMLProperty
-
-
-class Host(XMLObject):
-    ROOT = "host"
-    name = XMLProperty("./@name")
-    port = XMLProperty("./@port", is_int=True)
-    transport = XMLProperty("./@transport")
-    socket = XMLProperty("./@socket")
-
-
-class DiskSource(XMLObject):
-    ROOT = "source"
-    file = XMLProperty("./@file")
-    dev = XMLProperty("./@dev")
-    protocol = XMLProperty("./@protocol")
-    name = XMLProperty("./@name")
-    pool = XMLProperty("./@pool")
-    volume = XMLProperty("./@volume")
-    hosts = XMLChildren(Host)
-
-
-class Disk(XMLObject):
-    ROOT = "disk"
-    type = XMLProperty("./@type")
-    device = XMLProperty("./@device")
-    driver_type = XMLProperty("./driver/@type")
-    readonly = XMLProperty("./readonly", is_bool=True)
-    shareable = XMLProperty("./shareable", is_bool=True)
-    target = XMLProperty("./target/@dev")
-    auth_username = XMLProperty("./auth/@username")
-    secret_type = XMLProperty("./auth/secret/@type")
-    secret_usage = XMLProperty("./auth/secret/@usage")
-    secret_uuid = XMLProperty("./auth/secret/@uuid")
-
-    @property
-    def source(self):
-        found = self.node.find("source")
-        return DiskSource(found) if found is not None else None
-
-
-class SecLabel(XMLObject):
-    ROOT = "seclabel"
-    type = XMLProperty("./@type")
-    model = XMLProperty("./@model")
-    relabel = XMLProperty("./@relabel")
-    label = XMLProperty("./label")
-    imagelabel = XMLProperty("./imagelabel")
-
-
-class DomainXML(XMLObject):
-    ROOT = "domain"
-    name = XMLProperty("./name")
-    uuid = XMLProperty("./uuid")
-    disks = XMLChildren(Disk, "./devices/disk")
-    seclabels = XMLChildren(SecLabel, "./seclabel")
 
 
 # ---- libvirt connections with authentication callbacks ----------------------------------------

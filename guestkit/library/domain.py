@@ -1,8 +1,9 @@
 """add_domain / add_libvirt_dom and the libvirt credential calls."""
 
 from .. import drives as D
-from ..domains import CRED_BY_NUMBER, CRED_NAMES, DomainXML, libvirt_module, open_connection
+from ..domains import CRED_BY_NUMBER, CRED_NAMES, libvirt_module, open_connection
 from ..errors import Error
+from ..libvirt_xml import Domain
 
 __all__ = ["add_domain", "add_libvirt_dom", "set_libvirt_supported_credentials",
            "get_libvirt_requested_credentials", "get_libvirt_requested_credential_prompt",
@@ -60,7 +61,7 @@ def _add_dom(g, conn, dom, readonly, iface, readonlydisk, cachemode, discard, co
         raise Error("%s: domain %s is running: add it with readonly=True (writing to the "
                     "disks of a running guest would corrupt them)" % (caller, name), "EBUSY")
     try:
-        xml = DomainXML.parse(dom.XMLDesc(0))
+        xml = Domain.parse(dom.XMLDesc(0))
     except (libvirt.libvirtError, ValueError) as e:
         raise Error("%s: cannot read the XML of domain %s: %s" % (caller, name, e), "EIO") \
             from None
@@ -73,7 +74,7 @@ def _add_dom(g, conn, dom, readonly, iface, readonlydisk, cachemode, discard, co
         if disk.readonly or disk.device == "cdrom":
             if policy == "error" and not readonly:
                 raise Error("%s: disk %s of domain %s is read-only: pass readonly=True or "
-                            "another readonlydisk policy" % (caller, disk.target, name),
+                            "another readonlydisk policy" % (caller, disk.target_dev, name),
                             "EROFS")
             if policy == "ignore":
                 continue
@@ -84,7 +85,7 @@ def _add_dom(g, conn, dom, readonly, iface, readonlydisk, cachemode, discard, co
         try:
             new.append(D.check_drive(_drive(conn, disk, src, opts, libvirt)))
         except Error as e:
-            raise Error("%s: domain %s, disk %s: %s" % (caller, name, disk.target, e),
+            raise Error("%s: domain %s, disk %s: %s" % (caller, name, disk.target_dev, e),
                         e.errno_name) from None
     if len(g._drives) + len(new) > 255:
         raise Error("%s: too many drives" % caller, "EINVAL")
