@@ -20,7 +20,8 @@ import uuid
 
 from .base import (ApplianceListener, Backend, ConsoleLog, KVM_FAILURE_NEEDLES,
                    KVM_UNUSABLE_NEEDLES, LaunchError)
-from .direct import DirectBackend, find_qemu
+from .direct import DirectBackend
+from .hypervisor import find_qemu
 from .launchwatch import BootWatch, WatchedLaunch, silence_limit
 from .. import libvirt_xml as X
 from ..daemon.contract import CHANNEL

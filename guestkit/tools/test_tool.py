@@ -85,7 +85,7 @@ def show_environment(run):
 
 def check_qemu(run):
     from ..backends.base import LaunchError
-    from ..backends.direct import find_qemu
+    from ..backends.hypervisor import find_qemu
     hv = run.g._config.get("hv")
     if hv and not os.path.isfile(hv):
         var = next((v for v in HV_VARS if os.environ.get(v)), "the hv setting")
