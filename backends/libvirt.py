@@ -187,7 +187,7 @@ class LibvirtBackend(WatchedLaunch, Backend):
             lab.type, lab.model, lab.relabel = "static", "dac", "no"
             lab.label = "+0:+0"
             dom.add(lab)
-        if h._config.get("hv"):
+        if h._prop("hv"):
             # a custom hypervisor is outside what selinux/apparmor policies allow
             for model in secmodels:
                 if model != "dac":
@@ -195,7 +195,7 @@ class LibvirtBackend(WatchedLaunch, Backend):
                     lab.type, lab.model = "none", model
                     dom.add(lab)
             return
-        carried = getattr(h, "_libvirt_seclabel", None)
+        carried = h._module_state("libvirt").get("seclabel")    # from add_domain
         if carried is not None and carried.get("model") not in ("dac", None):
             dom.node.append(copy.deepcopy(carried))
 

@@ -27,18 +27,19 @@ def open_connection(g, uri, readonly=False):
     the caller declared which it supports (set_libvirt_supported_credentials)."""
     libvirt = libvirt_module()
     from . import events as ev
-    supported = [CRED_NAMES[c] for c in (g._libvirt_creds or [])]
+    state = g._module_state("libvirt")      # creds, and the requests being answered
+    supported = [CRED_NAMES[c] for c in (state.get("creds") or [])]
 
     def callback(creds, _opaque):
-        g._libvirt_requested = [list(c) for c in creds]
-        g._libvirt_answers = {}
+        state["requested"] = [list(c) for c in creds]
+        state["answers"] = answers = {}
         g._events.emit(ev.EVENT_LIBVIRT_AUTH, (uri or "").encode())
         for i, c in enumerate(creds):
-            if i not in g._libvirt_answers:
+            if i not in answers:
                 return -1                      # the caller did not answer: refuse
-            c[4] = g._libvirt_answers[i]
-        g._libvirt_requested = None
-        g._libvirt_answers = {}
+            c[4] = answers[i]
+        state["requested"] = None
+        state["answers"] = {}
         return 0
 
     try:
@@ -53,8 +54,8 @@ def open_connection(g, uri, readonly=False):
         raise Error("could not connect to libvirt (URI = %s): %s" % (
             uri or "default", e.get_error_message()), "ECONNREFUSED") from None
     finally:
-        g._libvirt_requested = None
-        g._libvirt_answers = {}
+        state["requested"] = None
+        state["answers"] = {}
     if conn is None:
         raise Error("could not connect to libvirt (URI = %s)" % (uri or "default"),
                     "ECONNREFUSED")

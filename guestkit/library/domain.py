@@ -89,9 +89,9 @@ def _add_dom(g, conn, dom, readonly, iface, readonlydisk, cachemode, discard, co
                         e.errno_name) from None
     if len(g._drives) + len(new) > 255:
         raise Error("%s: too many drives" % caller, "EINVAL")
-    g._drives.extend(new)                           # all or nothing
+    g._add_drives(new)                              # all or nothing
     labels = xml.seclabels
-    g._libvirt_seclabel = labels[0].node if labels else None
+    g._module_state("libvirt")["seclabel"] = labels[0].node if labels else None
     return len(new)
 
 
@@ -148,11 +148,11 @@ def set_libvirt_supported_credentials(g, creds):
     if bad:
         raise Error("set_libvirt_supported_credentials: unknown credential types %s "
                     "(known: %s)" % (", ".join(bad), ", ".join(CRED_NAMES)), "EINVAL")
-    g._libvirt_creds = list(creds)
+    g._module_state("libvirt")["creds"] = list(creds)
 
 
 def _requested(g, caller, index=None):
-    req = getattr(g, "_libvirt_requested", None)
+    req = g._module_state("libvirt").get("requested")
     if req is None:
         raise Error("%s: only valid inside a LIBVIRT_AUTH event callback" % caller, "EINVAL")
     if index is not None and not 0 <= index < len(req):
@@ -180,4 +180,4 @@ def get_libvirt_requested_credential_defresult(g, index):
 
 def set_libvirt_requested_credential(g, index, cred):
     _requested(g, "set_libvirt_requested_credential", index)
-    g._libvirt_answers[index] = cred.decode("utf-8", "surrogateescape")
+    g._module_state("libvirt")["answers"][index] = cred.decode("utf-8", "surrogateescape")

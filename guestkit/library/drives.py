@@ -27,7 +27,7 @@ def _append(g, d, caller="add_drive"):
                     "EINVAL")
     if len(g._drives) >= 255:
         raise Error("%s: too many drives (at most 255)" % caller, "EINVAL")
-    g._drives.append(d)
+    g._add_drives([d])
 
 
 def add_drive_ro(g, filename):

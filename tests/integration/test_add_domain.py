@@ -150,7 +150,7 @@ def test_atomic_when_a_disk_is_missing(env):
     g = guestkit.GuestFS()
     with pytest.raises(guestkit.Error) as e:
         g.add_domain(name)
-    assert "missing.img" in str(e.value) and g._drives == []
+    assert "missing.img" in str(e.value) and not g._drives
     g.close()
 
 
