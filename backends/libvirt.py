@@ -24,8 +24,7 @@ from .direct import DirectBackend
 from .hypervisor import find_qemu
 from .launchwatch import BootWatch, WatchedLaunch, silence_limit
 from .. import libvirt_xml as X
-from ..daemon.contract import CHANNEL
-from ..drives import disk_letters
+from ..daemon.contract import CHANNEL, disk_letters
 from . import kvm
 
 
@@ -201,7 +200,7 @@ class LibvirtBackend(WatchedLaunch, Backend):
 
     # -- launch --
     def launch(self, appliance, drives, tmpdir):
-        from ..domains import open_connection
+        from ..libvirt_connection import open_connection
         from ..errors import Error
         import libvirt
         try:

@@ -113,7 +113,7 @@ class GuestFS:
 
     @property
     def _drives(self):
-        """The drives added so far (guestkit.drives.Drive), in add order: drive i is
+        """The drives added so far (guestkit.images.Drive), in add order: drive i is
         /dev/sd<disk_letters(i)> in the appliance.  A tuple: add with _add_drives.  A
         backend uses the drives launch() is given rather than this."""
         return tuple(self.__drives)

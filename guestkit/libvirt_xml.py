@@ -3,7 +3,7 @@
 Each element guestkit reads or writes is a small class of XPath-bound fields (the model of
 guestkit.xmlmodel, after virt-manager's virtinst), and each XPath is declared here only:
 add_domain reads a guest's disks and seclabels through these classes
-(guestkit/library/domain.py), and the libvirt backend writes the appliance's domain
+(guestkit/library/add_domain.py), and the libvirt backend writes the appliance's domain
 with the very same ones (backends/libvirt.py).
 """
 

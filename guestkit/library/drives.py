@@ -2,7 +2,7 @@
 
 import os
 
-from .. import drives as D
+from .. import images as D
 from ..errors import Error
 
 __all__ = ["add_drive", "add_drive_ro", "add_drive_scratch", "disk_create", "disk_format",

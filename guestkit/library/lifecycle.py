@@ -17,7 +17,7 @@ VERSION = (0, 1, 0, "")
 def launch(g):
     from ..handle import STATE_CONFIG, STATE_LAUNCHING, STATE_READY
     from ..appliance import get_appliance, ApplianceError
-    from ..drives import make_overlay
+    from ..images import make_overlay
     from ..plugins import backend_class, split_backend
 
     if g._state != STATE_CONFIG:

@@ -8,7 +8,7 @@ import re
 import pytest
 
 import guestkit
-from guestkit.drives import Drive
+from guestkit.images import Drive
 from guestkit.handle import MAX_DRIVES, STATE_CONFIG, STATE_DEAD, STATE_READY
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]

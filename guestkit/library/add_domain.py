@@ -1,7 +1,9 @@
-"""add_domain / add_libvirt_dom and the libvirt credential calls."""
+"""add_domain / add_libvirt_dom (a libvirt guest's disks added as drives, read with
+guestkit/libvirt_xml.py) and the libvirt credential calls; declared in
+guestkit/actions/add_domain.py."""
 
-from .. import drives as D
-from ..domains import CRED_BY_NUMBER, CRED_NAMES, libvirt_module, open_connection
+from .. import images as D
+from ..libvirt_connection import CRED_BY_NUMBER, CRED_NAMES, libvirt_module, open_connection
 from ..errors import Error
 from ..libvirt_xml import Domain
 
