@@ -148,7 +148,7 @@ class Backend(abc.ABC):
         return False, "the appliance boots on every launch"
 
     def plug(self, client, drive, target, label=None):
-        """Attach DRIVE (a guestkit.drives.Drive) to the running appliance as SCSI target
+        """Attach DRIVE (a guestkit.images.Drive) to the running appliance as SCSI target
         TARGET and have the daemon attach it (CLIENT.call("internal_attach", ...), which
         returns its disk name, returned here).  LABEL: its /dev/disk/guestfs name."""
         raise LaunchError("backend %s cannot hot-plug drives: %s"

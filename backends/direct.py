@@ -9,7 +9,6 @@ the process that started it (PR_SET_PDEATHSIG).
 import ctypes
 import os
 import queue
-import shutil
 import signal
 import stat
 import subprocess
@@ -23,6 +22,7 @@ from . import kvm, snapshot
 from .qmp import QMP, QMPError
 from .snapshot import SnapshotError
 from .cmdline import appliance_cmdline
+from .hypervisor import find_qemu
 from ..daemon.contract import CHANNEL, disk_letters
 #: seconds a restored daemon has to answer its first call
 RESUME_TIMEOUT = 20.0
@@ -75,17 +75,6 @@ class _Spawner:
 
 
 _spawner = _Spawner()
-
-
-def find_qemu(hv=None):
-    if hv:
-        return hv
-    for name in ("qemu-system-x86_64", "qemu-kvm", "kvm"):
-        p = shutil.which(name) or (os.path.exists("/usr/libexec/" + name) and
-                                   "/usr/libexec/" + name)
-        if p:
-            return p
-    raise LaunchError("qemu is not installed (Debian: apt-get install qemu-system-x86)")
 
 
 def _q(v):

@@ -8,7 +8,8 @@ VIR_DOMAIN_START_AUTODESTROY, so it dies with the connection (and with this proc
 sVirt: for the dac driver as root, the domain runs qemu as root (a static 0:0 label without
 relabelling) because the appliance, its socket and overlays are root's private files; other
 security drivers (selinux, apparmor) get no label of ours, but a non-dac seclabel read by
-add_domain is carried over; a custom hypervisor gets ``seclabel type='none'`` for the non-dac models.
+add_domain is carried over; a custom hypervisor gets ``seclabel type='none'`` for the non-dac
+models.
 """
 
 import copy
@@ -20,11 +21,10 @@ import uuid
 from .base import (ApplianceListener, Backend, ConsoleLog, KVM_FAILURE_NEEDLES,
                    KVM_UNUSABLE_NEEDLES, LaunchError)
 from .cmdline import appliance_cmdline
-from .direct import find_qemu
+from .hypervisor import find_qemu
 from .launchwatch import BootWatch, WatchedLaunch, silence_limit
-from . import domainxml as X
-from ..daemon.contract import CHANNEL
-from ..drives import disk_letters
+from .. import libvirt_xml as X
+from ..daemon.contract import CHANNEL, disk_letters
 from . import kvm
 
 
@@ -99,17 +99,17 @@ class LibvirtBackend(WatchedLaunch, Backend):
     def domain_xml(self, appliance, drives, sock_path, console_path, secmodels):
         h = self.handle
         qemu = self._qemu = find_qemu(h._prop("hv"))
-        dom = X.ApplianceDomain()
+        dom = X.Domain()
         self.domname = "guestkit-%d-%s" % (os.getpid(), uuid.uuid4().hex[:8])
         self.used_kvm = self._kvm(qemu)
-        dom.set_defaults(self.domname, self.used_kvm, h._prop("memsize"), h._prop("smp"),
-                         appliance.kernel, appliance.initrd,
-                         appliance_cmdline(self.handle, acpi_off=False), qemu)
+        dom.set_appliance_defaults(self.domname, self.used_kvm, h._prop("memsize"),
+                                   h._prop("smp"), appliance.kernel, appliance.initrd,
+                                   appliance_cmdline(self.handle, acpi_off=False), qemu)
         if appliance.root:
             root = dom.device(X.Disk())
             root.type, root.device = "file", "disk"
             root.driver_name, root.driver_type = "qemu", "raw"
-            root.source_file = appliance.root
+            root.add(X.DiskSource()).file = appliance.root
             root.target_dev, root.target_bus = "vda", "virtio"
             root.readonly = True
         ctl = dom.device(X.Controller())
@@ -147,16 +147,15 @@ class LibvirtBackend(WatchedLaunch, Backend):
                 raise LaunchError("remote drives with a secret need the direct backend "
                                   "(libvirt wants a secret object)")
             disk.type = "network"
-            disk.source_protocol = d.protocol
-            disk.source_name = d.filename
-            src = disk.node.find("source")
+            src = disk.add(X.DiskSource())
+            src.protocol = d.protocol
+            src.name = d.filename
             for s in d.servers:
-                host = X.SourceHost()
+                host = src.add(X.Host())
                 if s.transport == "unix":
                     host.transport, host.socket = "unix", s.socket
                 else:
                     host.name, host.port = s.host, str(s.port)
-                src.append(host.node)
             if d.username:
                 disk.auth_username = d.username
             disk.driver_type = d.format
@@ -165,10 +164,11 @@ class LibvirtBackend(WatchedLaunch, Backend):
             import stat as _stat
             isblk = _stat.S_ISBLK(os.stat(path).st_mode)
             disk.type = "block" if isblk else "file"
+            src = disk.add(X.DiskSource())
             if isblk:
-                disk.source_dev = path
+                src.dev = path
             else:
-                disk.source_file = path
+                src.file = path
             disk.driver_type = "qcow2" if d.overlay else d.format
         disk.driver_cache = "writeback" if d.cachemode == "writeback" else "unsafe"
         disk.driver_discard = "unmap" if d.discard in ("enable", "besteffort") else "ignore"
@@ -239,7 +239,7 @@ class LibvirtBackend(WatchedLaunch, Backend):
             lab.type, lab.model, lab.relabel = "static", "dac", "no"
             lab.label = "+0:+0"
             dom.add(lab)
-        if h._config.get("hv"):
+        if h._prop("hv"):
             # a custom hypervisor is outside what selinux/apparmor policies allow
             for model in secmodels:
                 if model != "dac":
@@ -247,13 +247,13 @@ class LibvirtBackend(WatchedLaunch, Backend):
                     lab.type, lab.model = "none", model
                     dom.add(lab)
             return
-        carried = getattr(h, "_libvirt_seclabel", None)
+        carried = h._module_state("libvirt").get("seclabel")    # from add_domain
         if carried is not None and carried.get("model") not in ("dac", None):
             dom.node.append(copy.deepcopy(carried))
 
     # -- launch --
     def launch(self, appliance, drives, tmpdir):
-        from ..domains import open_connection
+        from ..libvirt_connection import open_connection
         from ..errors import Error
         import libvirt
         try:

@@ -7,11 +7,13 @@ shutdown the handle can only be closed.
 import atexit
 import inspect
 import os
+import shutil
 import sys
 import tempfile
 import weakref
 
 from . import events as ev
+from . import images
 from .actions import ACTIONS, ALIASES
 from .actions.table import (CONFIG, LAUNCHED, RBool, RHashtable, RStruct, RStructList)
 from .errors import ClosedHandle, Error
@@ -19,6 +21,9 @@ from .library import IMPLEMENTATIONS
 from .library.config import Config
 
 STATE_CONFIG, STATE_LAUNCHING, STATE_READY, STATE_DEAD = 0, 1, 2, 3
+
+#: how many drives a handle takes
+MAX_DRIVES = images.MAX_DRIVES
 
 _live_handles = weakref.WeakSet()
 
@@ -51,19 +56,17 @@ class GuestFS:
         self._close_on_exit = close_on_exit
         self._events = ev.EventRegistry()
         self._config = Config(environment)
-        self._drives = []
-        self._state = STATE_CONFIG
-        self._closed = False
+        # behind the internal interface below: library code and backends never set these
+        self.__drives = []
+        self.__state = STATE_CONFIG
+        self.__closed = False
+        self.__backend = None
+        self.__client = None
+        self.__appliance = None
+        self.__module_state = {}
         self._busy = False
-        self._backend = None
-        self._client = None
         self._tmpdir = None
-        self._appliance = None
         self._last_errno = 0
-        self._libvirt_creds = None          # set_libvirt_supported_credentials
-        self._libvirt_requested = None      # requests of the LIBVIRT_AUTH event in progress
-        self._libvirt_answers = {}
-        self._libvirt_seclabel = None       # a seclabel from add_domain, for libvirt
         _live_handles.add(self)
 
     # ---- context manager & finalisation ----
@@ -95,6 +98,90 @@ class GuestFS:
 
     def last_errno(self):
         return self._last_errno
+
+    # ---- the internal interface: what library code (guestkit/library) and backends use ----
+    # They read the handle's state through these properties and change it only through
+    # these methods, never by setting its fields.
+
+    @property
+    def _state(self):
+        """STATE_CONFIG, STATE_LAUNCHING, STATE_READY or STATE_DEAD."""
+        return self.__state
+
+    def _set_state(self, state):
+        """Move the handle to STATE (launch and shutdown do)."""
+        self.__state = state
+
+    @property
+    def _drives(self):
+        """The drives added so far (guestkit.images.Drive), in add order: drive i is
+        /dev/sd<disk_letters(i)> in the appliance.  A tuple: add with _add_drives.  A
+        backend uses the drives launch() is given rather than this."""
+        return tuple(self.__drives)
+
+    def _add_drives(self, drives):
+        """Append DRIVES (checked Drive objects), all of them or none.  Callers check
+        labels and the limit with their own messages first; this only refuses to go over
+        MAX_DRIVES."""
+        drives = list(drives)
+        if len(self.__drives) + len(drives) > MAX_DRIVES:
+            raise Error("too many drives (at most %d)" % MAX_DRIVES, "EINVAL")
+        self.__drives.extend(drives)
+
+    def _remove_drive(self, drive):
+        """Forget DRIVE (remove_drive: before launch, or once it has been unplugged)."""
+        self.__drives.remove(drive)
+
+    @property
+    def _appliance(self):
+        """The appliance (kernel, initrd, root) the running launch booted, or None."""
+        return self.__appliance
+
+    @property
+    def _backend(self):
+        """The Backend running this handle's appliance, or None."""
+        return self.__backend
+
+    @property
+    def _client(self):
+        """The protocol client connected to the appliance's daemon, or None."""
+        return self.__client
+
+    def _attach(self, appliance=None, backend=None, client=None):
+        """Record the pieces of the appliance as launch makes them: the APPLIANCE it
+        boots, the BACKEND running it, the CLIENT talking to its daemon (arguments left
+        None keep what was recorded)."""
+        if appliance is not None:
+            self.__appliance = appliance
+        if backend is not None:
+            self.__backend = backend
+        if client is not None:
+            self.__client = client
+
+    def _detach(self):
+        """Forget the running appliance (after shutdown, or a failed launch) and return
+        (client, backend) as they were, for the caller to close and stop."""
+        client, backend = self.__client, self.__backend
+        self.__client = self.__backend = None
+        return client, backend
+
+    @property
+    def _closed(self):
+        """True once close() ran: every further call raises ClosedHandle."""
+        return self.__closed
+
+    def _mark_closed(self):
+        """End of close(): the handle is closed and its private directory removed."""
+        self.__closed = True
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def _module_state(self, name):
+        """The dict in which library module NAME keeps what it remembers between calls on
+        this handle (inspection results, libvirt credentials being asked, a seclabel from
+        add_domain), made empty on first use; it lives as long as the handle."""
+        return self.__module_state.setdefault(name, {})
 
     # ---- helpers used by backends and library implementations ----
     def _check_open(self):
@@ -219,10 +306,10 @@ class GuestFS:
 
     def _lost(self, why):
         """The appliance died or broke the protocol: clean up so close() is quick."""
-        self._state = STATE_DEAD
-        if self._backend is not None:
+        self.__state = STATE_DEAD
+        if self.__backend is not None:
             try:
-                self._backend.shutdown(graceful=False)
+                self.__backend.shutdown(graceful=False)
             except Exception:
                 pass
             self._events.emit(ev.EVENT_SUBPROCESS_QUIT)

@@ -7,6 +7,9 @@ attributes, never by string concatenation.
         type = XMLProperty("./@type")
         driver_type = XMLProperty("./driver/@type")
         readonly = XMLProperty("./readonly", is_bool=True)
+        source = XMLChild(DiskSource)
+
+The classes of libvirt's domain XML are in guestkit/libvirt_xml.py.
 """
 
 from lxml import etree
@@ -75,6 +78,21 @@ class XMLProperty:
             node.text = text
 
 
+class XMLChild:
+    """The one child object of class CLS (at XPath, else ./CLS.ROOT), or None when there is
+    none; give it one with obj.add(CLS())."""
+
+    def __init__(self, cls, xpath=None):
+        self.cls = cls
+        self.xpath = xpath
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        found = obj.node.xpath(self.xpath or "./" + self.cls.ROOT)
+        return self.cls(found[0]) if found else None
+
+
 class XMLChildren:
     """A list of child objects of class CLS at XPath (read only; add with obj.add())."""
 
@@ -104,8 +122,14 @@ class XMLObject:
         return cls(root)
 
     def add(self, child):
+        """Append CHILD (an XMLObject) to this element; return CHILD."""
         self.node.append(child.node)
         return child
+
+    def child_node(self, tag):
+        """The first child element TAG, made if there is none."""
+        node = self.node.find(tag)
+        return node if node is not None else etree.SubElement(self.node, tag)
 
     def to_xml(self):
         return etree.tostring(self.node, pretty_print=True, encoding="unicode")

@@ -5,12 +5,12 @@ GuestFS, argument checking, the daemon's dispatch, the shell's commands and the 
 are all made from it.  Standard library only: the appliance's daemon imports it.
 """
 
-from . import (archive, content, domain, files, fstools, hivex, inspect, library, luks, lvm,
+from . import (add_domain, archive, content, files, fstools, hivex, inspect, library, luks, lvm,
                md, meta, storage, system)
 from .table import Action  # noqa: F401
 
-_ORDER = [library, domain, system, storage, files, lvm, md, luks, fstools, content, meta, archive,
-          inspect, hivex]
+_ORDER = [library, add_domain, system, storage, files, lvm, md, luks, fstools, content, meta,
+          archive, inspect, hivex]
 
 ACTIONS = {}
 for _mod in _ORDER:

@@ -120,8 +120,12 @@ def property_functions():
                 v = g._config.get("hv")
                 if v:
                     return v
-                from ..backends.direct import find_qemu
-                return find_qemu()
+                from ..backends.base import LaunchError
+                from ..backends.hypervisor import find_qemu
+                try:
+                    return find_qemu()
+                except LaunchError as e:
+                    raise Error("get_hv: %s" % e, "ENOENT") from None
             return g._config.get(_n)
         out["set_" + name] = setter
         out["get_" + name] = getter

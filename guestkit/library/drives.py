@@ -2,14 +2,14 @@
 
 import os
 
-from .. import drives as D
+from .. import images as D
 from ..errors import Error
 from .lifecycle import is_config, is_ready
 
 __all__ = ["add_drive", "add_drive_ro", "add_drive_scratch", "remove_drive", "disk_create",
            "disk_format", "disk_virtual_size", "disk_has_backing_file", "list_disk_labels"]
 
-MAX_DRIVES = 255
+MAX_DRIVES = D.MAX_DRIVES
 
 
 def add_drive(g, filename, readonly=None, format=None, iface=None, name=None, label=None,
@@ -29,7 +29,7 @@ def add_drive(g, filename, readonly=None, format=None, iface=None, name=None, la
 
 def _append(g, d, caller="add_drive"):
     _check_room(g, d, caller)
-    g._drives.append(d)
+    g._add_drives([d])
 
 
 def _check_room(g, d, caller):
@@ -73,7 +73,7 @@ def _hotplug(g, d):
     if not isinstance(name, str) or not name.startswith("sd") or not name[2:].isalpha():
         raise Error("add_drive: the appliance named the drive %r" % (repr(name)[:40],), "EIO")
     d.device = "/dev/" + name
-    g._drives.append(d)
+    g._add_drives([d])
     g._debug("hot-plugged drive %r as %s" % (d, d.device))
 
 
@@ -87,7 +87,7 @@ def _drop_overlay(d):
 
 
 def remove_drive(g, label):
-    for i, d in enumerate(g._drives):
+    for d in g._drives:
         if d.label == label:
             break
     else:
@@ -104,7 +104,7 @@ def remove_drive(g, label):
             raise
         except Exception as e:
             raise Error("remove_drive: %s: %s" % (label, e), "EIO") from None
-    del g._drives[i]
+    g._remove_drive(d)
     _drop_overlay(d)
     if d.scratch:
         try:

@@ -29,7 +29,7 @@ def _internal(g, name, **optargs):
 
 
 def _record(g, root, action):
-    rec = (getattr(g, "_inspection", None) or {}).get(root)
+    rec = (g._module_state("inspection").get("roots") or {}).get(root)
     if rec is None:
         raise Error("%s: %s is not a root found by inspect_os (call inspect_os first)"
                     % (action, root), "EINVAL")
@@ -37,13 +37,14 @@ def _record(g, root, action):
 
 
 def inspect_os(g):
-    g._inspection = records.root_records(_internal(g, "internal_inspect"))
-    g._applications, g._icons = {}, {}
-    return list(g._inspection)
+    state = g._module_state("inspection")
+    state["roots"] = records.root_records(_internal(g, "internal_inspect"))
+    state["applications"], state["icons"] = {}, {}
+    return list(state["roots"])
 
 
 def inspect_get_roots(g):
-    return list(getattr(g, "_inspection", None) or {})
+    return list(g._module_state("inspection").get("roots") or {})
 
 
 def _field_getter(field):
@@ -112,7 +113,7 @@ inspect_is_multipart = _never("inspect_is_multipart")
 
 def inspect_list_applications2(g, root):
     rec = _record(g, root, "inspect_list_applications2")
-    cache = g._applications
+    cache = g._module_state("inspection")["applications"]
     if root not in cache:
         extra = {}
         if rec["type"] == "windows":
@@ -134,11 +135,12 @@ def inspect_list_applications(g, root):
 def inspect_get_icon(g, root, favicon=None, highquality=None):
     rec = _record(g, root, "inspect_get_icon")
     key = (root, bool(favicon))
-    if key not in g._icons:
-        g._icons[key] = records.icon(_internal(
+    icons = g._module_state("inspection")["icons"]
+    if key not in icons:
+        icons[key] = records.icon(_internal(
             g, "internal_inspect_icon", root=root, distro=rec["distro"],
             mountpoints=[list(mp) for mp in rec["mountpoints"]], favicon=bool(favicon)))
-    return g._icons[key]
+    return icons[key]
 
 
 def inspect_mount_root(g, root, readwrite=None):

@@ -1,6 +1,5 @@
 """launch, shutdown, close, cancellation and the state queries."""
 
-import shutil
 import sys
 import time
 import weakref
@@ -18,7 +17,7 @@ VERSION = (0, 1, 0, "")
 def launch(g):
     from ..handle import STATE_CONFIG, STATE_LAUNCHING, STATE_READY
     from ..appliance import get_appliance, ApplianceError
-    from ..drives import make_overlay
+    from ..images import make_overlay
     from ..plugins import backend_class, split_backend
 
     if g._state != STATE_CONFIG:
@@ -26,7 +25,7 @@ def launch(g):
     t0 = time.monotonic()
     name, param = split_backend(g._config.backend_name())
     cls = backend_class(name)
-    g._state = STATE_LAUNCHING
+    g._set_state(STATE_LAUNCHING)
     client = None
     try:
         building = []
@@ -46,16 +45,16 @@ def launch(g):
             appliance = get_appliance(cachedir=g._cachedir(), progress=progress)
         except ApplianceError as e:
             raise Error("launch: %s" % e, "ENOENT") from None
-        g._appliance = appliance
+        g._attach(appliance=appliance)
         g._debug("appliance %s (%.2fs)" % (appliance.path, time.monotonic() - t0))
         tmpdir = g._handle_tmpdir()
         for i, d in enumerate(g._drives):
             if d.readonly and d.overlay is None:
                 make_overlay(d, tmpdir, i)
         backend = cls(g, param)
-        g._backend = backend
+        g._attach(backend=backend)
         client, hello = _start_appliance(g, backend, name, appliance, tmpdir)
-        g._client = client
+        g._attach(client=client)
         g._debug("daemon says hello: %r" % hello)
         from ..daemon.contract import disk_letters
         for i, d in enumerate(g._drives):
@@ -64,18 +63,17 @@ def launch(g):
         if getattr(backend, "owns_appliance", True):
             client.call("internal_setup", [], {"labels": labels})
     except BaseException:
-        g._state = STATE_CONFIG
+        g._set_state(STATE_CONFIG)
         if client is not None:
             client.close()
-        g._client = None
-        if g._backend is not None:
+        backend = g._detach()[1]
+        if backend is not None:
             try:
-                g._backend.shutdown(graceful=False)
+                backend.shutdown(graceful=False)
             except Exception:
                 pass
-            g._backend = None
         raise
-    g._state = STATE_READY
+    g._set_state(STATE_READY)
     g._debug("launch took %.2fs" % (time.monotonic() - t0))
     g._events.emit(ev.EVENT_LAUNCH_DONE)
 
@@ -166,7 +164,7 @@ def _await_greeting(client, backend):
 def shutdown(g):
     from ..handle import STATE_DEAD
     if g._backend is None:
-        g._state = STATE_DEAD if g._state != 0 else g._state
+        g._set_state(STATE_DEAD if g._state != 0 else g._state)
         return
     client, backend = g._client, g._backend
     error = None
@@ -184,9 +182,8 @@ def shutdown(g):
                 error = error or e
         client.close()
     status = backend.shutdown(graceful=client is not None and not client.lost)
-    g._client = None
-    g._backend = None
-    g._state = STATE_DEAD
+    g._detach()
+    g._set_state(STATE_DEAD)
     g._events.emit(ev.EVENT_SUBPROCESS_QUIT)
     g._debug("appliance exited with status %r" % status)
     if error is not None:
@@ -209,10 +206,7 @@ def close(g):
                 pass
     finally:
         g._events.emit(ev.EVENT_CLOSE)
-        g._closed = True
-        if g._tmpdir:
-            shutil.rmtree(g._tmpdir, ignore_errors=True)
-            g._tmpdir = None
+        g._mark_closed()
 
 
 def user_cancel(g):

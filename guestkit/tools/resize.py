@@ -13,7 +13,7 @@ import struct
 import sys
 
 import guestkit
-from ..drives import probe_format
+from ..images import probe_format
 from .common import ToolError, guest_parser, machine_message, run_tool
 
 PROG = "guestkit resize"

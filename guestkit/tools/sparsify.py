@@ -16,7 +16,7 @@ import sys
 import tempfile
 
 import guestkit
-from ..drives import probe_format
+from ..images import probe_format
 from .common import Keys, ToolError, guest_parser, machine_message, open_encrypted, run_tool
 
 PROG = "guestkit sparsify"

@@ -85,8 +85,8 @@ def show_environment(run):
 
 def check_qemu(run):
     from ..backends.base import LaunchError
-    from ..backends.direct import find_qemu
-    hv = run.g._config.get("hv")
+    from ..backends.hypervisor import find_qemu
+    hv = run.g._prop("hv")
     if hv and not os.path.isfile(hv):
         var = next((v for v in HV_VARS if os.environ.get(v)), "the hv setting")
         raise StepFailed("%s does not exist (set by %s): unset %s or point it at a "
@@ -133,7 +133,7 @@ def check_appliance(run):
 def check_kvm(run):
     from ..backends import kvm
     for setting in ("force_tcg", "force_kvm"):
-        if run.g._config.backend_setting(setting) is not None:
+        if run.g._backend_setting_value(setting) is not None:
             run.say("info", "kvm: not probed: the backend setting %s is set" % setting)
             return
     cachedir = run.g._cachedir()

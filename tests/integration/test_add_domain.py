@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 import guestkit
-from guestkit.domains import DomainXML
+from guestkit.libvirt_xml import Domain
 from tests.conftest import make_image
 from tests.libvirt_server import SASL_PASSWORD, SASL_USER, Libvirtd
 
@@ -150,7 +150,7 @@ def test_atomic_when_a_disk_is_missing(env):
     g = guestkit.GuestFS()
     with pytest.raises(guestkit.Error) as e:
         g.add_domain(name)
-    assert "missing.img" in str(e.value) and g._drives == []
+    assert "missing.img" in str(e.value) and not g._drives
     g.close()
 
 
@@ -207,8 +207,8 @@ def test_sasl_credentials_through_callbacks(env):
 
 
 def test_domain_xml_model_round_trip():
-    x = DomainXML.parse("<domain><name>a</name><devices><disk type='file'>"
-                        "<source file='/x'/><readonly/></disk></devices></domain>")
+    x = Domain.parse("<domain><name>a</name><devices><disk type='file'>"
+                     "<source file='/x'/><readonly/></disk></devices></domain>")
     d = x.disks[0]
     assert x.name == "a" and d.type == "file" and d.source.file == "/x" and d.readonly
     d.readonly = False

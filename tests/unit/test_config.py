@@ -103,3 +103,27 @@ def test_positional_arguments_by_name_and_opts_alias(tmp_path):
     g.add_drive(str(img), format="raw", readonly=True, label="two")
     assert g.list_disk_labels() == [("two", "/dev/sdb")]
     g.close()
+
+
+def test_get_hv_needs_no_backend(monkeypatch):
+    """get_hv finds qemu without importing a built-in backend, and says ENOENT (a
+    guestkit.Error) when there is none."""
+    import subprocess
+    import sys
+    code = ("import sys, guestkit\n"
+            "g = guestkit.GuestFS(environment=False)\n"
+            "print(g.get_hv())\n"
+            "print(sorted(m for m in sys.modules if m.startswith('guestkit.backends.')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out[0] and "guestkit.backends.direct" not in out[1]
+    assert "guestkit.backends.libvirt" not in out[1]
+    from guestkit.backends import hypervisor
+    monkeypatch.setattr(hypervisor, "QEMU_NAMES", ("guestkit-no-such-qemu",))
+    g = guestkit.GuestFS(environment=False)
+    with pytest.raises(guestkit.Error) as e:
+        g.get_hv()
+    assert e.value.errno_name == "ENOENT" and "qemu is not installed" in str(e.value)
+    g.set_hv("/opt/qemu")
+    assert g.get_hv() == "/opt/qemu"
+    g.close()

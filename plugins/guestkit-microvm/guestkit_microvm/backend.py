@@ -30,7 +30,8 @@ import re
 import subprocess
 
 from guestkit.backends.base import LaunchError
-from guestkit.backends.direct import DirectBackend, find_qemu
+from guestkit.backends.direct import DirectBackend
+from guestkit.backends.hypervisor import find_qemu
 
 from .pvh import NoPVH, pvh_kernel
 from .tsc import host_tsc_khz

@@ -1,4 +1,6 @@
-"""Drives added to a handle: checking, format detection, read-only overlays.
+"""Disk images on the host: the Drive record a handle keeps for each image added to it,
+its checks (formats, remote servers), header probing, read-only overlays, qemu-img.  The
+add_drive family of actions built on it is in guestkit/library/drives.py.
 
 Security: a format given by the user is pinned everywhere (including as the backing format of
 overlays).  Without one, the header is read here, in Python, and an image that would make qemu
@@ -22,6 +24,8 @@ DEFAULT_PORTS = {"nbd": 10809, "iscsi": 3260, "http": 80, "https": 443, "ftp": 2
                  "ftps": 990, "ssh": 22, "gluster": 24007, "rbd": 6789}
 READONLY_PROTOCOLS = ("http", "https", "ftp", "ftps")
 DISCARDS = ("disable", "enable", "besteffort")
+#: drives per handle: the targets of the appliance's one virtio-scsi adapter
+MAX_DRIVES = 255
 
 
 class Drive:

@@ -1,8 +1,11 @@
-"""add_domain / add_libvirt_dom and the libvirt credential calls."""
+"""add_domain / add_libvirt_dom (a libvirt guest's disks added as drives, read with
+guestkit/libvirt_xml.py) and the libvirt credential calls; declared in
+guestkit/actions/add_domain.py."""
 
-from .. import drives as D
-from ..domains import CRED_BY_NUMBER, CRED_NAMES, DomainXML, libvirt_module, open_connection
+from .. import images as D
+from ..libvirt_connection import CRED_BY_NUMBER, CRED_NAMES, libvirt_module, open_connection
 from ..errors import Error
+from ..libvirt_xml import Domain
 
 __all__ = ["add_domain", "add_libvirt_dom", "set_libvirt_supported_credentials",
            "get_libvirt_requested_credentials", "get_libvirt_requested_credential_prompt",
@@ -60,7 +63,7 @@ def _add_dom(g, conn, dom, readonly, iface, readonlydisk, cachemode, discard, co
         raise Error("%s: domain %s is running: add it with readonly=True (writing to the "
                     "disks of a running guest would corrupt them)" % (caller, name), "EBUSY")
     try:
-        xml = DomainXML.parse(dom.XMLDesc(0))
+        xml = Domain.parse(dom.XMLDesc(0))
     except (libvirt.libvirtError, ValueError) as e:
         raise Error("%s: cannot read the XML of domain %s: %s" % (caller, name, e), "EIO") \
             from None
@@ -73,7 +76,7 @@ def _add_dom(g, conn, dom, readonly, iface, readonlydisk, cachemode, discard, co
         if disk.readonly or disk.device == "cdrom":
             if policy == "error" and not readonly:
                 raise Error("%s: disk %s of domain %s is read-only: pass readonly=True or "
-                            "another readonlydisk policy" % (caller, disk.target, name),
+                            "another readonlydisk policy" % (caller, disk.target_dev, name),
                             "EROFS")
             if policy == "ignore":
                 continue
@@ -84,13 +87,13 @@ def _add_dom(g, conn, dom, readonly, iface, readonlydisk, cachemode, discard, co
         try:
             new.append(D.check_drive(_drive(conn, disk, src, opts, libvirt)))
         except Error as e:
-            raise Error("%s: domain %s, disk %s: %s" % (caller, name, disk.target, e),
+            raise Error("%s: domain %s, disk %s: %s" % (caller, name, disk.target_dev, e),
                         e.errno_name) from None
     if len(g._drives) + len(new) > 255:
         raise Error("%s: too many drives" % caller, "EINVAL")
-    g._drives.extend(new)                           # all or nothing
+    g._add_drives(new)                              # all or nothing
     labels = xml.seclabels
-    g._libvirt_seclabel = labels[0].node if labels else None
+    g._module_state("libvirt")["seclabel"] = labels[0].node if labels else None
     return len(new)
 
 
@@ -147,11 +150,11 @@ def set_libvirt_supported_credentials(g, creds):
     if bad:
         raise Error("set_libvirt_supported_credentials: unknown credential types %s "
                     "(known: %s)" % (", ".join(bad), ", ".join(CRED_NAMES)), "EINVAL")
-    g._libvirt_creds = list(creds)
+    g._module_state("libvirt")["creds"] = list(creds)
 
 
 def _requested(g, caller, index=None):
-    req = getattr(g, "_libvirt_requested", None)
+    req = g._module_state("libvirt").get("requested")
     if req is None:
         raise Error("%s: only valid inside a LIBVIRT_AUTH event callback" % caller, "EINVAL")
     if index is not None and not 0 <= index < len(req):
@@ -179,4 +182,4 @@ def get_libvirt_requested_credential_defresult(g, index):
 
 def set_libvirt_requested_credential(g, index, cred):
     _requested(g, "set_libvirt_requested_credential", index)
-    g._libvirt_answers[index] = cred.decode("utf-8", "surrogateescape")
+    g._module_state("libvirt")["answers"][index] = cred.decode("utf-8", "surrogateescape")
