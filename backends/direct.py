@@ -23,6 +23,7 @@ from .qmp import QMP, QMPError
 from .snapshot import SnapshotError
 from .cmdline import appliance_cmdline
 from .hypervisor import find_qemu
+from ..client import SessionLost
 from ..daemon.contract import CHANNEL, disk_letters
 #: seconds a restored daemon has to answer its first call
 RESUME_TIMEOUT = 20.0
@@ -392,21 +393,27 @@ class DirectBackend(WatchedLaunch, Backend):
                                h._debug)
         snapshot.touch(snap)
         marks = {"snapshot": round(time.monotonic() - t0, 3)}
+        def bad_snapshot(e):
+            # worth a warning: a snapshot that does not restore is not normal
+            snapshot.discard(snap.path, "it did not restore (%s); this launch boots cold and "
+                             "the next one makes a new snapshot" % e, h._warning)
         try:
             conn = self._restore(appliance, qemu, tmpdir, snap, marks, t0)
-        except BaseException as e:
-            if not isinstance(e, (KeyboardInterrupt, HandleGone)):
-                # worth a warning: a snapshot that does not restore is not normal
-                snapshot.discard(snap.path, "it did not restore (%s); this launch boots cold "
-                                 "and the next one makes a new snapshot" % e, h._warning)
+        except Exception as e:
+            bad_snapshot(e)
             raise
         try:
             # qemu plugs every drive first (the guest sees none until the daemon scans their
-            # targets in add order); then one call resumes the daemon and attaches them
+            # targets in add order); then one call resumes the daemon and attaches them.  A
+            # drive qemu refuses is the drive's fault, not the snapshot's
             for i, d in enumerate(drives):
                 self.qemu_plug(d, i)
             marks["plugged"] = round(time.monotonic() - t0, 3)
-            hello = self._resume(conn, len(drives))
+            try:
+                hello = self._resume(conn, len(drives))
+            except (SessionLost, SnapshotError) as e:
+                bad_snapshot(e)         # the restored daemon did not answer as it should
+                raise
             marks["resumed"] = round(time.monotonic() - t0, 3)
             names = hello.get("disks")
             want = ["sd" + disk_letters(i) for i in range(len(drives))]

@@ -34,6 +34,8 @@ CHANNEL_PLACEHOLDER = "@CHANNEL@"
 RAM_PLACEHOLDER = "@RAM@"
 MIGRATE_TIMEOUT = 60.0
 MAX_META = 1 << 16
+#: seconds before a snapshot whose making failed is tried again (launches boot cold)
+RETRY_FAILED = 86400
 
 
 class SnapshotError(Exception):
@@ -104,11 +106,16 @@ def obtain(appliance, key, make, log):
         return snap
     base = snapshots_dir(appliance)
     final = os.path.join(base, key)
+    failed = os.path.join(base, ".failed-" + key)
     with open(os.path.join(base, ".lock"), "a+") as lk:
         fcntl.flock(lk, fcntl.LOCK_EX)
         snap = _read_meta(final, key)
         if snap is not None:
             return snap
+        earlier = _earlier_failure(failed)
+        if earlier:
+            raise SnapshotError("making this snapshot failed %s ago: %s (tried again after "
+                                "%d h)" % (earlier[0], earlier[1], RETRY_FAILED // 3600))
         _prune(base, keep=key)
         if os.path.exists(final):           # an incomplete or damaged one
             discard(final, "it is incomplete", log)
@@ -123,11 +130,28 @@ def obtain(appliance, key, make, log):
             with open(os.path.join(tmp, "meta.json"), "w") as f:
                 json.dump(meta, f)
             os.rename(tmp, final)
-        except BaseException:
+        except BaseException as e:
             shutil.rmtree(tmp, ignore_errors=True)
+            if isinstance(e, Exception) and not getattr(e, "kvm", False):
+                # remembered, so that every launch does not pay a failed boot first
+                with open(failed, "w") as f:
+                    f.write(("%s: %s" % (type(e).__name__, e))[:2000])
             raise
         log("made a launch snapshot in %.2fs: %s" % (meta["made_s"], final))
     return _read_meta(final, key)
+
+
+def _earlier_failure(path):
+    """(how long ago, why) when making this snapshot failed less than RETRY_FAILED
+    seconds ago, else None."""
+    try:
+        age = time.time() - os.stat(path).st_mtime
+        if age > RETRY_FAILED:
+            return None
+        with open(path) as f:
+            return "%d s" % age, f.read(2000)
+    except OSError:
+        return None
 
 
 def discard(path, why, log):

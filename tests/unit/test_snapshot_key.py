@@ -90,4 +90,32 @@ def test_obtain_makes_once_and_cleans_up_a_failed_attempt(tmp_path):
         raise RuntimeError("qemu died")
     with pytest.raises(RuntimeError):
         snapshot.obtain(app, "k3", broken, lambda m: None)
-    assert sorted(os.listdir(tmp_path / "snapshots")) == [".lock", "k2"]
+    assert sorted(os.listdir(tmp_path / "snapshots")) == [".failed-k3", ".lock", "k2"]
+
+
+def test_a_failure_to_make_it_is_remembered(tmp_path):
+    """Making a snapshot that fails (qemu cannot run from a RAM file here, say) is not tried
+    again on every launch: the next launches fail fast (and boot cold) for a day, unless
+    the failure was KVM's (the TCG launch that follows must be able to make it)."""
+    app = App("a", str(tmp_path))
+    calls = []
+
+    def broken(dest):
+        calls.append(1)
+        raise RuntimeError("no RAM file for you")
+    for _ in range(3):
+        with pytest.raises(Exception) as e:
+            snapshot.obtain(app, "k4", broken, lambda m: None)
+    assert len(calls) == 1
+    assert "no RAM file for you" in str(e.value) and "failed" in str(e.value)
+
+    class KVMError(Exception):
+        kvm = True
+
+    def kvm_broken(dest):
+        calls.append(1)
+        raise KVMError("KVM internal error")
+    for _ in range(2):
+        with pytest.raises(KVMError):
+            snapshot.obtain(app, "k5", kvm_broken, lambda m: None)
+    assert len(calls) == 3
