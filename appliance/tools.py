@@ -31,7 +31,7 @@ zerofree lz4 unlz4 lzcat zstdcat pzstd xxd column look
 xfs_spaceman findmnt fsck.xfs
 icat blkls fls istat compress uncompress
 mklost+found ils ifind scrub mksquashfs unsquashfs extlinux syslinux mcopy mattrib mmove
-grub-install grub-probe grub-mkimage grub-bios-setup grub-editenv mkfs.f2fs resize.f2fs fsck.f2fs
+grub-install grub-probe grub-mkimage grub-editenv mkfs.f2fs resize.f2fs fsck.f2fs
 clevis
 """.split()
 
@@ -57,6 +57,7 @@ EXTRA_LIB_GLOBS = [
     "/usr/lib/x86_64-linux-gnu/gconv/ISO8859-1.so",
     "/usr/lib/x86_64-linux-gnu/gconv/UTF-16.so",
     "/usr/lib/grub/i386-pc/*",                       # grub-install's BIOS images, modules
+    "/usr/lib/x86_64-linux-gnu/gconv/IBM850.so",     # mtools (syslinux): its code page
 ]
 
 

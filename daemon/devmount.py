@@ -6,7 +6,7 @@ import stat
 
 from .filesystems import blkid_export, mountable_device
 from .guestpath import to_guest
-from .util import DaemonError, device, fail
+from .util import DaemonError, device, fail, run
 
 
 def do_is_whole_device(ctx, dev):
@@ -118,6 +118,8 @@ def do_mount_loop(ctx, file, mountpoint):
     guest_regular(afile, file)
     apath = _mountpoint_dir(ctx, mountpoint)
     names = {afile: file, apath: to_guest(ctx.sysroot, apath)}
+    if not os.path.exists("/dev/loop-control"):
+        run(["modprobe", "loop"], check=False)  # the loop devices appear with the module
     _run_guest(ctx, ["mount", "-o", "loop", "--", afile, apath], names)
 
 

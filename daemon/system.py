@@ -18,7 +18,7 @@ GROUPS = {
     "f2fs": ["mkfs.f2fs", "fs:f2fs"],
     "fstrim": ["fstrim"],
     "gdisk": ["sgdisk"],
-    "grub": ["grub-install", "grub-bios-setup"],
+    "grub": ["grub-install"],
     "hivex": ["lib:libhivex.so.0"],
     "inotify": [None],
     "journal": [None],
