@@ -389,16 +389,22 @@ def do_initrd_cat(ctx, initrdpath, filename):
 
 def _iso_time(b):
     """Seconds since the epoch of a 17-byte volume descriptor date, -1 if not set."""
-    import calendar
     digits = b[:16]
     if not digits.isdigit() or digits.strip(b"0") == b"":
         return -1
     t = digits.decode()
-    try:
-        secs = calendar.timegm((int(t[0:4]), int(t[4:6]), int(t[6:8]), int(t[8:10]),
-                                int(t[10:12]), int(t[12:14]), 0, 0, 0))
-    except (ValueError, OverflowError):
+    y, mo, d = int(t[0:4]), int(t[4:6]), int(t[6:8])
+    if not (1 <= mo <= 12 and 1 <= d <= 31):
         return -1
+    # days from 1970-01-01 of a proleptic Gregorian date (no calendar module in the
+    # appliance)
+    yy = y - (mo <= 2)
+    era = yy // 400
+    yoe = yy - era * 400
+    doy = (153 * (mo + (-3 if mo > 2 else 9)) + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    days = era * 146097 + doe - 719468
+    secs = days * 86400 + int(t[8:10]) * 3600 + int(t[10:12]) * 60 + int(t[12:14])
     tz = b[16] - 256 if b[16] > 127 else b[16]     # quarter hours from GMT
     return secs - tz * 15 * 60
 
@@ -563,7 +569,8 @@ def do_mksquashfs(ctx, path, compress=None, excludes=None):
     tmpdir = tempfile.mkdtemp(prefix="squash.", dir="/tmp")
     image = os.path.join(tmpdir, "image.sqfs")
     try:
-        argv = ["mksquashfs", fd_path(top), image, "-noappend", "-no-progress", "-quiet"]
+        # run in the directory (reached by a descriptor) on "."
+        argv = ["mksquashfs", ".", image, "-noappend", "-no-progress", "-quiet"]
         if compress:
             argv += ["-comp", compress]
         if excludes:
@@ -574,7 +581,7 @@ def do_mksquashfs(ctx, path, compress=None, excludes=None):
                         fail("exclude pattern %r holds a newline" % pat)
                     f.write(pat + "\n")
             argv += ["-wildcards", "-ef", ef]
-        run(argv, pass_fds=(top,))
+        run(argv, cwd=fd_path(top), pass_fds=(top,))
         fd = os.open(image, os.O_RDONLY | os.O_CLOEXEC)
         try:
             total = os.fstat(fd).st_size
