@@ -137,8 +137,8 @@ def _open_attr(ctx, path):
 def _generation_error(e, path):
     import errno
     if e.errno in (errno.ENOTTY, errno.EINVAL, errno.EOPNOTSUPP):
-        return DaemonError("%s: inode generations are only available on ext2/3/4" % path,
-                           "EINVAL")
+        return DaemonError("%s: inode generations are only available on ext2/3/4 (and "
+                           "ext4 with metadata_csum cannot change them)" % path, "EINVAL")
     return e
 
 
