@@ -30,6 +30,7 @@ test expr basename dirname mktemp tee xargs awk mawk diff cmp
 zerofree lz4 unlz4 lzcat zstdcat pzstd xxd column look
 xfs_spaceman findmnt fsck.xfs
 icat blkls fls istat compress uncompress
+setfiles yara yarac
 """.split()
 
 # data files some tools read at run time
@@ -53,6 +54,13 @@ EXTRA_LIB_GLOBS = [
     "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules.d/*.conf",
     "/usr/lib/x86_64-linux-gnu/gconv/ISO8859-1.so",
     "/usr/lib/x86_64-linux-gnu/gconv/UTF-16.so",
+    "/usr/lib/x86_64-linux-gnu/libaugeas.so.0*",     # daemon/augeas.py, through ctypes
+    "/usr/lib/x86_64-linux-gnu/libsystemd.so.0*",    # daemon/journal.py, through ctypes
+]
+
+# whole directories of data files (every regular file under them)
+DATA_DIRS = [
+    "/usr/share/augeas/lenses",                      # libaugeas's standard lenses
 ]
 
 
@@ -72,7 +80,13 @@ def missing_tools():
 
 
 def find_data_files():
-    return [p for p in DATA if os.path.exists(p)]
+    out = [p for p in DATA if os.path.exists(p)]
+    for d in DATA_DIRS:
+        for top, dirs, files in os.walk(d):
+            dirs.sort()
+            out += [os.path.join(top, f) for f in sorted(files)
+                    if os.path.isfile(os.path.join(top, f))]
+    return out
 
 
 def find_extra_libs():
