@@ -19,7 +19,7 @@ from ..actions import DAEMON_ACTIONS
 HANDLER_MODULES = ("system", "devices", "filesystems", "partitions", "mounts", "files",
                    "transfer", "commands", "lvm", "md", "luks", "fstools", "content", "meta",
                    "archive", "rsync", "inspection", "hivex", "restore", "hotplug",
-                   "augeas", "inotify", "journal", "yara")
+                   "augeas", "inotify", "journal", "selinux", "yara")
 
 
 class Cancelled(Exception):
