@@ -96,6 +96,14 @@ class Worker:
             raise DaemonError(str(msg), str(ename))
         return reply.get("r")
 
+    def __del__(self):
+        # a session that ends with the handle still open (a remote session closed) frees
+        # its worker when the session state goes; in the appliance PDEATHSIG does it too
+        try:
+            self.close()
+        except Exception:
+            pass
+
     def close(self):
         """End the worker; returns how it ended (for messages)."""
         sock, self.sock = self.sock, None
