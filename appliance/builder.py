@@ -589,7 +589,8 @@ def build(dest, release, python, progress=None):
         for path in found:
             sets.add_host_path(path, early=False)
             elves.append(os.path.realpath(path))
-        for lib in sorted(shared_libraries(elves) | set(tools.find_extra_libs())):
+        extra = tools.find_extra_libs()         # and what those (dlopen'd) libraries need
+        for lib in sorted(shared_libraries(elves + extra) | set(extra)):
             sets.add_host_path(lib, early=False)
         for path in tools.find_data_files():
             # /etc is not bound from the image: its files must be in the initramfs

@@ -33,6 +33,7 @@ icat blkls fls istat compress uncompress
 mklost+found ils ifind scrub mksquashfs unsquashfs extlinux syslinux mcopy mattrib mmove
 grub-install grub-probe grub-mkimage grub-editenv mkfs.f2fs resize.f2fs fsck.f2fs
 clevis
+setfiles yara yarac
 """.split()
 
 # data files some tools read at run time
@@ -58,6 +59,13 @@ EXTRA_LIB_GLOBS = [
     "/usr/lib/x86_64-linux-gnu/gconv/UTF-16.so",
     "/usr/lib/grub/i386-pc/*",                       # grub-install's BIOS images, modules
     "/usr/lib/x86_64-linux-gnu/gconv/IBM850.so",     # mtools (syslinux): its code page
+    "/usr/lib/x86_64-linux-gnu/libaugeas.so.0*",     # daemon/augeas.py, through ctypes
+    "/usr/lib/x86_64-linux-gnu/libsystemd.so.0*",    # daemon/journal.py, through ctypes
+]
+
+# whole directories of data files (every regular file under them)
+DATA_DIRS = [
+    "/usr/share/augeas/lenses",                      # libaugeas's standard lenses
 ]
 
 
@@ -77,7 +85,13 @@ def missing_tools():
 
 
 def find_data_files():
-    return [p for p in DATA if os.path.exists(p)]
+    out = [p for p in DATA if os.path.exists(p)]
+    for d in DATA_DIRS:
+        for top, dirs, files in os.walk(d):
+            dirs.sort()
+            out += [os.path.join(top, f) for f in sorted(files)
+                    if os.path.isfile(os.path.join(top, f))]
+    return out
 
 
 def find_extra_libs():

@@ -35,6 +35,8 @@ def appliance_cmdline(h, acpi_off=False, drives=None, hashseed=None):
         args.append("%s%s=1" % (CMDLINE_PREFIX, CMDLINE_VERBOSE))
     else:
         args.append("quiet")
+    from ..library.selinux import kernel_args as selinux_args
+    args += selinux_args(h)                 # set_selinux (deprecated): SELinux permissive
     if h._prop("append"):
         args.append(h._prop("append"))
     return " ".join(args)

@@ -19,7 +19,8 @@ from ..actions import DAEMON_ACTIONS
 HANDLER_MODULES = ("system", "devices", "filesystems", "partitions", "mounts", "files",
                    "transfer", "commands", "lvm", "md", "luks", "fstools", "content", "meta",
                    "archive", "rsync", "inspection", "hivex", "restore", "hotplug",
-                   "devmount", "fileops", "extfs", "bootloader")
+                   "devmount", "fileops", "extfs", "bootloader",
+                   "augeas", "inotify", "journal", "selinux", "yara")
 
 
 class Cancelled(Exception):

@@ -7,7 +7,8 @@ from .util import DaemonError, PATH
 
 # Optional groups of actions, and what the appliance needs for each: tools on PATH,
 # prefixed with "fs:" a filesystem the running kernel can mount, prefixed with "lib:" a
-# shared library the daemon loads with ctypes.
+# shared library the daemon loads with ctypes, prefixed with "path:" a file or directory
+# of the appliance that must exist.
 GROUPS = {
     "acl": [],                # system calls on system.posix_acl_* (daemon/meta.py)
     "blkdiscard": [],         # the BLKDISCARD ioctl (daemon/fstools.py)
@@ -20,11 +21,11 @@ GROUPS = {
     "gdisk": ["sgdisk"],
     "grub": ["grub-install"],
     "hivex": ["lib:libhivex.so.0"],
-    "inotify": [None],
-    "journal": [None],
+    "inotify": ["path:/proc/sys/fs/inotify"],     # the kernel's inotify (daemon/inotify.py)
+    "journal": ["lib:libsystemd.so.0"],           # sd-journal (daemon/journal.py)
     "ldm": ["ldmtool"],
     "libtsk": ["fls", "ils"],  # the Sleuth Kit's tools (daemon/fileops.py)
-    "libyara": [None],
+    "libyara": ["yara", "yarac"],                 # daemon/yara.py
     "linuxcaps": ["getcap", "setcap"],
     "linuxfsuuid": ["tune2fs"],
     "linuxmodules": ["modprobe"],
@@ -37,8 +38,8 @@ GROUPS = {
     "ntfsprogs": ["ntfsresize", "mkfs.ntfs"],
     "rsync": ["rsync"],
     "scrub": ["scrub"],
-    "selinux": [None],
-    "selinuxrelabel": [None],
+    "selinux": ["path:/sys/fs/selinux"],          # an SELinux kernel (getcon/setcon)
+    "selinuxrelabel": ["setfiles"],
     "sleuthkit": ["icat"],
     "squashfs": ["mksquashfs", "fs:squashfs"],
     "syslinux": ["syslinux", "mcopy", "mattrib"],   # Debian's syslinux drives mtools
@@ -107,6 +108,8 @@ def group_available(group):
                 ok = ok and kernel_has_fs(need[3:])
             elif need.startswith("lib:"):
                 ok = ok and library_present(need[4:])
+            elif need.startswith("path:"):
+                ok = ok and os.path.exists(need[5:])
             else:
                 ok = ok and _which(need)
             if not ok:

@@ -12,6 +12,7 @@ PKGS=(
   lvm2 cryptsetup-bin mdadm file attr acl libcap2-bin rsync zerofree bsdextrautils
   tar cpio gzip xz-utils zstd bzip2 lzop lz4 ncompress binutils sleuthkit libhivex0
   scrub squashfs-tools syslinux extlinux mtools grub-pc-bin f2fs-tools
+  libaugeas0 augeas-lenses libsystemd0 yara policycoreutils
   # building the Python package and libvirt-python
   python3 python3-venv python3-dev gcc pkg-config libvirt-dev
   # libvirt backend
@@ -19,7 +20,8 @@ PKGS=(
 )
 if [ "${1:-}" = test ]; then
   PKGS+=(libguestfs-tools libguestfs-xfs python3-guestfs busybox-static debootstrap sasl2-bin
-        openssh-server openssh-client openssl rpm db5.3-util groff-base)
+        openssh-server openssh-client openssl rpm db5.3-util groff-base
+        systemd-journal-remote)
 fi
 
 export DEBIAN_FRONTEND=noninteractive
