@@ -2,7 +2,7 @@
 
 from .table import (
     Action, String, Int, Int64, Bool, Device, Mountable, Pathname,
-    OInt, OString, RErr, RInt, RInt64, RBool, RString, RStringList, RStructList,
+    OBool, OInt, OString, RErr, RInt, RInt64, RBool, RString, RStringList, RStructList,
     RHashtable, RStruct,
 )
 
@@ -140,7 +140,7 @@ ACTIONS = [
     Action("mount_vfs", [String("options"), String("vfstype"), Mountable("mountable"),
                          String("mountpoint")],
            doc="Mount with OPTIONS and an explicit filesystem type VFSTYPE."),
-    Action("umount", [String("pathordevice")], RErr(), [OInt("force"), OInt("lazyunmount")],
+    Action("umount", [String("pathordevice")], RErr(), [OBool("force"), OBool("lazyunmount")],
            once_had_no_optargs=True, fish_alias=["unmount"],
            doc="Unmount the filesystem mounted at a mountpoint or from a device."),
     Action("umount_all", [], fish_alias=["unmount-all"],

@@ -121,6 +121,9 @@ class Int(Kind):
     bits = 31
 
     def check(self, value, action):
+        if isinstance(value, bool):
+            # python-guestfs takes a bool where an int is declared (True is 1)
+            return int(value)
         value = super().check(value, action)
         if not -(1 << self.bits) <= value < (1 << self.bits):
             raise ValueError("%s: %s: integer %d out of range" % (action, self.name, value))
@@ -168,7 +171,13 @@ class StringList(Kind):
     item = String
 
     def check(self, value, action):
-        value = super().check(value, action)
+        if not isinstance(value, self.py):
+            # any iterable of strings, as python-guestfs takes (never a bare string,
+            # which would be split into characters)
+            if isinstance(value, (str, bytes, bytearray)) or not hasattr(value, "__iter__"):
+                raise TypeError("%s: argument %r must be %s, not %s" % (
+                    action, self.name, self.label, type(value).__name__))
+            value = list(value)
         item = self.item(self.name)
         return [item.check(v, action) for v in value]
 
