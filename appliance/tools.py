@@ -30,6 +30,7 @@ test expr basename dirname mktemp tee xargs awk mawk diff cmp
 zerofree lz4 unlz4 lzcat zstdcat pzstd xxd column look
 xfs_spaceman findmnt fsck.xfs
 icat blkls fls istat compress uncompress
+dmesg
 """.split()
 
 # data files some tools read at run time

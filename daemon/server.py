@@ -18,7 +18,8 @@ from ..actions import DAEMON_ACTIONS
 
 HANDLER_MODULES = ("system", "devices", "filesystems", "partitions", "mounts", "files",
                    "transfer", "commands", "lvm", "md", "luks", "fstools", "content", "meta",
-                   "archive", "rsync", "inspection", "hivex", "restore", "hotplug")
+                   "archive", "rsync", "inspection", "hivex", "restore", "hotplug",
+                   "debugging")
 
 
 class Cancelled(Exception):

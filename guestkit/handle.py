@@ -11,6 +11,7 @@ import shutil
 import sys
 import tempfile
 import typing
+import warnings
 import weakref
 
 from . import events as ev
@@ -200,19 +201,31 @@ class GuestFS:
         """The private per-user cache (appliances, the KVM verdict)."""
         return self._config.user_cache()
 
-    def _handle_tmpdir(self):
-        if self._tmpdir is None:
-            base = self._config.tmpdir()
-            if len(os.fsencode(base)) > MAX_SOCKET_BASE:
-                # the appliance's unix sockets live in this directory, and a socket's path
-                # holds at most 107 bytes: with a longer TMPDIR, go where libguestfs puts
-                # its sockets ($XDG_RUNTIME_DIR, else /tmp)
-                short = os.environ.get("XDG_RUNTIME_DIR") or "/tmp"
-                if not os.path.isdir(short) or len(os.fsencode(short)) > MAX_SOCKET_BASE:
-                    short = "/tmp"
+    def _socket_base(self, quiet=True):
+        """The directory in which the handle's private directory (which holds its unix
+        sockets) is made."""
+        base = self._config.tmpdir()
+        if len(os.fsencode(base)) > MAX_SOCKET_BASE:
+            # the appliance's unix sockets live in this directory, and a socket's path
+            # holds at most 107 bytes: with a longer TMPDIR, go where libguestfs puts
+            # its sockets ($XDG_RUNTIME_DIR, else /tmp)
+            short = os.environ.get("XDG_RUNTIME_DIR") or "/tmp"
+            if not os.path.isdir(short) or len(os.fsencode(short)) > MAX_SOCKET_BASE:
+                short = "/tmp"
+            if not quiet:
                 self._debug("the temporary directory %s is too long a path for unix "
                             "sockets: using %s for this handle's" % (base, short))
-                base = short
+            base = short
+        return base
+
+    def _hv_params(self):
+        """The hypervisor parameters config added: (param, value or None) pairs."""
+        from .library.handleprops import hv_params
+        return hv_params(self)
+
+    def _handle_tmpdir(self):
+        if self._tmpdir is None:
+            base = self._socket_base(quiet=False)
             self._tmpdir = tempfile.mkdtemp(prefix="guestkit.", dir=base)
             os.chmod(self._tmpdir, 0o700)
         return self._tmpdir
@@ -346,7 +359,15 @@ def _make_method(action):
     optnames = [k.name for k in action.optargs]
     npos, nall = len(posnames), len(posnames) + len(optnames)
 
+    if action.deprecated_by:
+        warning = "use GuestFS.%s() instead of GuestFS.%s()" % (action.deprecated_by,
+                                                               action.name)
+    else:
+        warning = "do not use GuestFS.%s()" % action.name if action.deprecated else None
+
     def method(self, *args, **kwargs):
+        if warning:
+            warnings.warn(warning, DeprecationWarning, stacklevel=2)
         if len(args) > npos:
             # optional arguments given positionally, in declaration order, as
             # python-guestfs takes them (g.add_drive_opts("x.img", 1, "raw"))
@@ -458,7 +479,11 @@ def docstring(action):
                     "fails with EINVAL.")
     out.extend(errs)
     if action.deprecated_by:
-        out.append("Deprecated: use %s instead." % action.deprecated_by)
+        out.append("Deprecated: use %s instead (calling this warns with "
+                   "DeprecationWarning)." % action.deprecated_by)
+    elif action.deprecated:
+        out.append("Deprecated, with no replacement (calling this warns with "
+                   "DeprecationWarning).")
     if action.aliases:
         out.append("Also available as: %s." % ", ".join(action.aliases))
     return "\n".join(out).rstrip() + "\n"

@@ -34,7 +34,7 @@ def _a(name, kind):
 
 
 #: actions guestfs(3) 1.48 predates (added in later libguestfs releases), and the
-#: binding-test actions python-guestfs exposes (they are not in guestfs(3)).
+#: debugging and binding-test actions python-guestfs exposes (not in guestfs(3)).
 #: name -> (positional args, optional args), each a list of (name, kind).
 EXTRA = {
     "command_out": ([_a("arguments", "stringlist"), _a("output", "string")], []),
@@ -42,6 +42,11 @@ EXTRA = {
     "device_name": ([_a("index", "int")], []),
     "btrfs_scrub_full": ([_a("path", "string")], [_a("readonly", "bool")]),
     "clevis_luks_unlock": ([_a("device", "string"), _a("mapname", "string")], []),
+    # python-guestfs's debugging actions, left out of guestfs(3)
+    "debug": ([_a("subcmd", "string"), _a("extraargs", "stringlist")], []),
+    "debug_drives": ([], []),
+    "debug_upload": ([_a("filename", "string"), _a("tmpname", "string"), _a("mode", "int")],
+                     []),
     "internal_test": (
         [_a("str", "string"), _a("optstr", "string"), _a("strlist", "stringlist"),
          _a("b", "bool"), _a("integer", "int"), _a("integer64", "int64"),
@@ -108,7 +113,7 @@ def parse_guestfs3(path):
     start = lines.index("API CALLS")
     end = lines.index("STRUCTURES")
     actions = {}
-    heads = [i for i in range(start, end) if re.match(r"^   guestfs_[a-z0-9_]+$", lines[i])]
+    heads = [i for i in range(start, end) if re.match(r"^   guestfs_[A-Za-z0-9_]+$", lines[i])]
     heads.append(end)
     for h, nxt in zip(heads, heads[1:]):
         name = lines[h].strip()[len("guestfs_"):]

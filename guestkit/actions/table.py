@@ -339,7 +339,7 @@ class Action:
     def __init__(self, name, args=(), ret=None, optargs=(), *, daemon=True, doc="",
                  state=None, group=None, progress=False, cancellable=False, aliases=(),
                  once_had_no_optargs=False, fish_alias=(), shortdesc=None, deprecated_by=None,
-                 secret_ret=False, fish_many=False):
+                 secret_ret=False, fish_many=False, deprecated=False):
         self.name = name
         self.args = list(args)
         self.optargs = list(optargs)
@@ -360,7 +360,11 @@ class Action:
         if once_had_no_optargs:
             self.aliases.append(name + "_opts")
         self.fish_alias = list(fish_alias)
+        # DEPRECATED_BY names the action that replaces this one; DEPRECATED alone marks a
+        # deprecated action with no replacement.  Calling either warns (DeprecationWarning),
+        # as python-guestfs does.
         self.deprecated_by = deprecated_by
+        self.deprecated = bool(deprecated or deprecated_by)
         self.secret_ret = secret_ret
         # in the shell the first argument may be given several times (copy-in A B /dir):
         # the action runs once for each, as guestfish's meta-commands do
