@@ -184,3 +184,55 @@ def test_internal_tests_match_libguestfs(tmp_path):
     theirs = _round_trips("/usr/bin/python3", "guestfs", tmp_path)
     ours = _round_trips(sys.executable, "guestkit", tmp_path)
     assert ours == theirs
+
+
+# ---- the type stub: what mypy and IDEs see -----------------------------------------------
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+_GOOD = '''
+from typing import List
+import guestkit
+g = guestkit.GuestFS(python_return_dict=True)
+g.add_drive_opts("x.img", True, "raw")
+g.add_drive("x.img", readonly=True, format="raw")
+g.umount("/", force=False, lazyunmount=False)
+names: List[str] = g.list_devices()
+data: bytes = g.read_file("/etc/hostname")
+n: int = g.internal_test_rint("3")
+'''
+
+_BAD = '''
+import guestkit
+g = guestkit.GuestFS()
+g.mount(1, "/")
+g.no_such_action()
+s: str = g.read_file("/x")
+g.umount("/", forse=True)
+'''
+
+
+def test_stub_is_current():
+    from guestkit.stubgen import render
+    with open(os.path.join(ROOT, "guestkit", "handle.pyi")) as f:
+        assert f.read() == render(), "run: bash scripts/gen-docs.sh"
+
+
+def test_mypy_checks_calls_against_the_table(tmp_path):
+    mypy = pytest.importorskip("mypy.api")
+    (tmp_path / "good.py").write_text(_GOOD)
+    (tmp_path / "bad.py").write_text(_BAD)
+    os.environ["MYPYPATH"] = ROOT
+    try:
+        args = ["--follow-imports=silent", "--no-error-summary", "--cache-dir",
+                str(tmp_path / ".mypy_cache")]
+        out, err, rc = mypy.run(args + [str(tmp_path / "good.py")])
+        assert rc == 0, out + err
+        out, err, rc = mypy.run(args + [str(tmp_path / "bad.py")])
+    finally:
+        del os.environ["MYPYPATH"]
+    assert rc == 1
+    assert 'Argument 1 to "mount" of "GuestFS" has incompatible type "int"' in out
+    assert '"GuestFS" has no attribute "no_such_action"' in out
+    assert 'has type "bytes", variable has type "str"' in out
+    assert 'Unexpected keyword argument "forse" for "umount"' in out
