@@ -30,6 +30,9 @@ test expr basename dirname mktemp tee xargs awk mawk diff cmp
 zerofree lz4 unlz4 lzcat zstdcat pzstd xxd column look
 xfs_spaceman findmnt fsck.xfs
 icat blkls fls istat compress uncompress
+mklost+found ils ifind scrub mksquashfs unsquashfs extlinux syslinux mcopy mattrib mmove
+grub-install grub-probe grub-mkimage grub-editenv mkfs.f2fs resize.f2fs fsck.f2fs
+clevis
 dmesg
 """.split()
 
@@ -54,6 +57,8 @@ EXTRA_LIB_GLOBS = [
     "/usr/lib/x86_64-linux-gnu/gconv/gconv-modules.d/*.conf",
     "/usr/lib/x86_64-linux-gnu/gconv/ISO8859-1.so",
     "/usr/lib/x86_64-linux-gnu/gconv/UTF-16.so",
+    "/usr/lib/grub/i386-pc/*",                       # grub-install's BIOS images, modules
+    "/usr/lib/x86_64-linux-gnu/gconv/IBM850.so",     # mtools (syslinux): its code page
 ]
 
 

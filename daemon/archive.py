@@ -523,7 +523,10 @@ def _remove_tree(path):
     shutil.rmtree(path, ignore_errors=True)
 
 
-def do_tar_in(ctx, directory, compress=None, xattrs=None, selinux=None, acls=None):
+def do_tar_in(ctx, directory, compress=None, xattrs=None, selinux=None, acls=None,
+              keepdirlink=None):
+    # keepdirlink (--keep-directory-symlink): guest links to directories are always kept
+    # and followed inside the guest (see _merge)
     _tar_in(ctx, directory, compress, xattrs, selinux, acls)
 
 

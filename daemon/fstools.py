@@ -385,10 +385,10 @@ def do_resize2fs_size(ctx, dev, size):
     _resize2fs(dev, size=["%dK" % (size // 1024)])
 
 
-def do_e2fsck(ctx, dev, correct=False, forceall=False):
+def do_e2fsck(ctx, dev, correct=False, forceall=False, forceno=False):
     dev = device(dev)
-    if correct and forceall:
-        fail("only one of the options 'correct', 'forceall' may be specified")
+    if sum(bool(x) for x in (correct, forceall, forceno)) > 1:
+        fail("only one of the options 'correct', 'forceall', 'forceno' may be specified")
     _e2fsck(dev, ["-f", "-p" if correct else "-y" if forceall else "-n"])
 
 

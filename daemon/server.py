@@ -19,7 +19,7 @@ from ..actions import DAEMON_ACTIONS
 HANDLER_MODULES = ("system", "devices", "filesystems", "partitions", "mounts", "files",
                    "transfer", "commands", "lvm", "md", "luks", "fstools", "content", "meta",
                    "archive", "rsync", "inspection", "hivex", "restore", "hotplug",
-                   "debugging")
+                   "devmount", "fileops", "extfs", "bootloader", "debugging")
 
 
 class Cancelled(Exception):
@@ -30,7 +30,8 @@ class Cancelled(Exception):
 STREAM_KIND = {n: a.streams[0].stream for n, a in DAEMON_ACTIONS.items() if a.streams}
 # actions after which the guest root may have been mounted or unmounted
 MOUNT_CHANGERS = {"mount", "mount_ro", "mount_options", "mount_vfs", "umount", "umount_all",
-                  "command", "command_lines", "sh", "sh_lines", "internal_autosync"}
+                  "command", "command_lines", "sh", "sh_lines", "internal_autosync",
+                  "command_out", "sh_out", "mount_loop", "remount"}
 
 
 def load_handlers():
@@ -102,6 +103,8 @@ class Context:
     def need_root(self):
         st = self.server.state
         if not st.get("root_mounted"):
+            if st.get("mkmountpoints"):
+                return      # mkmountpoint: the guest tree is made of mountpoints under /
             if not os.path.ismount(self.sysroot):
                 raise DaemonError("no filesystem is mounted on /; call mount first", "EINVAL")
             st["root_mounted"] = True

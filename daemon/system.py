@@ -13,6 +13,7 @@ GROUPS = {
     "blkdiscard": [],         # the BLKDISCARD ioctl (daemon/fstools.py)
     "blkdiscardzeroes": [],
     "btrfs": ["btrfs", "mkfs.btrfs", "fs:btrfs"],
+    "clevisluks": ["clevis", "cryptsetup"],
     "extlinux": ["extlinux"],
     "f2fs": ["mkfs.f2fs", "fs:f2fs"],
     "fstrim": ["fstrim"],
@@ -22,7 +23,7 @@ GROUPS = {
     "inotify": [None],
     "journal": [None],
     "ldm": ["ldmtool"],
-    "libtsk": [None],
+    "libtsk": ["fls", "ils"],  # the Sleuth Kit's tools (daemon/fileops.py)
     "libyara": [None],
     "linuxcaps": ["getcap", "setcap"],
     "linuxfsuuid": ["tune2fs"],
@@ -40,7 +41,7 @@ GROUPS = {
     "selinuxrelabel": [None],
     "sleuthkit": ["icat"],
     "squashfs": ["mksquashfs", "fs:squashfs"],
-    "syslinux": ["syslinux"],
+    "syslinux": ["syslinux", "mcopy", "mattrib"],   # Debian's syslinux drives mtools
     "wipefs": ["wipefs"],
     "xfs": ["mkfs.xfs", "xfs_repair", "fs:xfs"],
     "xz": ["xz"],

@@ -71,14 +71,17 @@ ACTIONS = [
                "filesystems with sleuthkit's blkls (which stops at the filesystem's end)."),
     # ---- tar and cpio ----
     Action("tar_in", [FileIn("tarfile"), Pathname("directory")], None,
-           [OString("compress"), OBool("xattrs"), OBool("selinux"), OBool("acls")],
+           [OString("compress"), OBool("xattrs"), OBool("selinux"), OBool("acls"),
+            OBool("keepdirlink")],
            once_had_no_optargs=True, progress=True,
            doc="Unpack the host tar file TARFILE into the guest directory DIRECTORY.  "
                + _COMPRESS_DOC + "  XATTRS, SELINUX and ACLS restore extended attributes, "
                "SELinux contexts and POSIX ACLs from the archive.  Symbolic links already in "
                "the guest are resolved inside the guest, never in the appliance: a guest "
                "link to a directory is kept and followed as the guest would (as GNU tar's "
-               "--keep-directory-symlink), any other existing file is replaced, not written "
+               "--keep-directory-symlink, which keepdirlink asks for: guestkit keeps "
+               "such links whether or not it is given), any other existing file is "
+               "replaced, not written "
                "through; existing directories keep their metadata (--no-overwrite-dir).  "
                "Progress events are sent and user_cancel stops it.  The archive is "
                "unpacked in a private directory of the destination's filesystem first, "

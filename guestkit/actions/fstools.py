@@ -94,11 +94,13 @@ ACTIONS = [
     Action("resize2fs_size", [Device("device"), Int64("size")], RErr(),
            doc="Resize the ext2/3/4 filesystem on DEVICE to SIZE bytes (rounded down to "
                "KiB); checked first like resize2fs."),
-    Action("e2fsck", [Device("device")], RErr(), [Bool("correct"), Bool("forceall")],
+    Action("e2fsck", [Device("device")], RErr(),
+           [Bool("correct"), Bool("forceall"), Bool("forceno")],
            doc="Check the ext2/3/4 filesystem on DEVICE (e2fsck -f).  correct repairs "
                "what can safely be repaired without a human (-p); forceall answers yes to "
-               "every question (-y); they cannot be combined.  With neither, the check "
-               "changes nothing (-n).  Errors left uncorrected make it fail."),
+               "every question (-y); forceno answers no to every question (-n), so "
+               "nothing changes; only one of the three may be given.  With none, the "
+               "check changes nothing (-n).  Errors left uncorrected make it fail."),
     Action("e2fsck_f", [Device("device")], RErr(), deprecated_by="e2fsck",
            doc="Deprecated: use e2fsck.  Run e2fsck -p -f on DEVICE: check even if clean, "
                "repair what is safe."),

@@ -6,12 +6,13 @@ action names to them; a unit test checks it covers every library action of the t
 
 from . import (add_domain, config, drives, handleprops, inspection, internal_tests, lifecycle,
                transfer)
+from . import devmount
 
 
 def _collect():
     out = {}
-    for mod in (add_domain, config, drives, inspection, lifecycle, transfer, internal_tests,
-                handleprops):
+    for mod in (add_domain, config, drives, inspection, lifecycle, transfer, devmount,
+                internal_tests, handleprops):
         for name in getattr(mod, "__all__", []):
             out[name] = getattr(mod, name)
     out.update(config.property_functions())

@@ -177,8 +177,16 @@ def check_launch(run):
         hint = "" if run.args.verbose else "\n(run again with --verbose to see the console)"
         raise StepFailed("%s%s" % (e, hint)) from None
     accel = getattr(g._backend, "accel", None)
-    run.say(" ok ", "launch: %s backend%s, %.1f s" % (
-        g.get_backend(), ", accelerator %s" % accel if accel else "", time.monotonic() - t0))
+    hello = g._client.hello or {}
+    if hello.get("restored"):
+        how = ", restored from a snapshot"
+    elif getattr(g._backend, "cold_reason", None):
+        how = ", booted cold (%s)" % g._backend.cold_reason
+    else:
+        how = ""
+    run.say(" ok ", "launch: %s backend%s%s, %.1f s" % (
+        g.get_backend(), ", accelerator %s" % accel if accel else "", how,
+        time.monotonic() - t0))
 
 
 def check_calls(run):

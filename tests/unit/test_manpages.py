@@ -72,8 +72,8 @@ def _complete(line):
 
 
 def test_completion_in_bash():
-    assert _complete("guestkit ca") == ["cap-get-file", "cap-set-file",
-                                        "case-sensitive-path", "cat"]
+    assert _complete("guestkit cap") == ["cap-get-file", "cap-set-file"]
+    assert "cat" in _complete("guestkit ca")
     assert _complete("guestkit --r") == ["--remote", "--ro", "--rw"]
     # after options with arguments (DEV:MOUNTPOINT holds a colon) and after separators
     assert "mkdir-p" in _complete("guestkit -a x.img -m /dev/sda1:/ mkd")
