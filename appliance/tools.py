@@ -34,6 +34,7 @@ mklost+found ils ifind scrub mksquashfs unsquashfs extlinux syslinux mcopy mattr
 grub-install grub-probe grub-mkimage grub-editenv mkfs.f2fs resize.f2fs fsck.f2fs
 clevis
 setfiles yara yarac
+dmesg
 """.split()
 
 # data files some tools read at run time

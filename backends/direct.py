@@ -148,6 +148,8 @@ def remote_drive_options(d, i, secret_file):
 
 class DirectBackend(WatchedLaunch, Backend):
     name = "direct"
+    #: config() parameters are added to the qemu command line
+    takes_hv_params = True
     settings_doc = {
         "force_tcg": "never use KVM (software emulation)",
         "force_kvm": "use KVM without probing; fail (never fall back) if it is not usable",
@@ -247,6 +249,9 @@ class DirectBackend(WatchedLaunch, Backend):
         if self._setting("gdb") is not None:
             # on the loopback interface only: a gdb stub gives whoever connects the VM
             argv += ["-gdb", "tcp:127.0.0.1:1234", "-S"]
+        for param, value in h._hv_params():
+            # config(): the user's own parameters, after guestkit's
+            argv += [param] if value is None else [param, value]
         return argv
 
     def kernel_cmdline(self, acpi_off=None, drives=None, hashseed=None):
@@ -372,6 +377,8 @@ class DirectBackend(WatchedLaunch, Backend):
             return "the network is on (the daemon brings it up at boot)"
         if h._prop("append"):
             return "append adds kernel options"
+        if h._hv_params():
+            return "config adds hypervisor parameters"
         for d in drives:
             if d.protocol != "file":
                 return "drive %s is remote (%s): qemu opens it at boot" % (d.filename,

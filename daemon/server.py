@@ -20,7 +20,7 @@ HANDLER_MODULES = ("system", "devices", "filesystems", "partitions", "mounts", "
                    "transfer", "commands", "lvm", "md", "luks", "fstools", "content", "meta",
                    "archive", "rsync", "inspection", "hivex", "restore", "hotplug",
                    "devmount", "fileops", "extfs", "bootloader",
-                   "augeas", "inotify", "journal", "selinux", "yara")
+                   "augeas", "inotify", "journal", "selinux", "yara", "debugging")
 
 
 class Cancelled(Exception):

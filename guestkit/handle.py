@@ -10,6 +10,8 @@ import os
 import shutil
 import sys
 import tempfile
+import typing
+import warnings
 import weakref
 
 from . import events as ev
@@ -48,7 +50,8 @@ class GuestFS:
 
     ``GuestFS(python_return_dict=False, environment=True, close_on_exit=True)`` as in
     python-guestfs.  Every action of guestfs(3) that guestkit implements is a method with the
-    same name and positional arguments; optional arguments are keywords.
+    same name and positional arguments; optional arguments are given by keyword or
+    positionally in declaration order, as python-guestfs takes them.
     """
 
     def __init__(self, python_return_dict=False, environment=True, close_on_exit=True):
@@ -198,19 +201,31 @@ class GuestFS:
         """The private per-user cache (appliances, the KVM verdict)."""
         return self._config.user_cache()
 
-    def _handle_tmpdir(self):
-        if self._tmpdir is None:
-            base = self._config.tmpdir()
-            if len(os.fsencode(base)) > MAX_SOCKET_BASE:
-                # the appliance's unix sockets live in this directory, and a socket's path
-                # holds at most 107 bytes: with a longer TMPDIR, go where libguestfs puts
-                # its sockets ($XDG_RUNTIME_DIR, else /tmp)
-                short = os.environ.get("XDG_RUNTIME_DIR") or "/tmp"
-                if not os.path.isdir(short) or len(os.fsencode(short)) > MAX_SOCKET_BASE:
-                    short = "/tmp"
+    def _socket_base(self, quiet=True):
+        """The directory in which the handle's private directory (which holds its unix
+        sockets) is made."""
+        base = self._config.tmpdir()
+        if len(os.fsencode(base)) > MAX_SOCKET_BASE:
+            # the appliance's unix sockets live in this directory, and a socket's path
+            # holds at most 107 bytes: with a longer TMPDIR, go where libguestfs puts
+            # its sockets ($XDG_RUNTIME_DIR, else /tmp)
+            short = os.environ.get("XDG_RUNTIME_DIR") or "/tmp"
+            if not os.path.isdir(short) or len(os.fsencode(short)) > MAX_SOCKET_BASE:
+                short = "/tmp"
+            if not quiet:
                 self._debug("the temporary directory %s is too long a path for unix "
                             "sockets: using %s for this handle's" % (base, short))
-                base = short
+            base = short
+        return base
+
+    def _hv_params(self):
+        """The hypervisor parameters config added: (param, value or None) pairs."""
+        from .library.handleprops import hv_params
+        return hv_params(self)
+
+    def _handle_tmpdir(self):
+        if self._tmpdir is None:
+            base = self._socket_base(quiet=False)
             self._tmpdir = tempfile.mkdtemp(prefix="guestkit.", dir=base)
             os.chmod(self._tmpdir, 0o700)
         return self._tmpdir
@@ -341,9 +356,31 @@ def _fmt(v):
 
 def _make_method(action):
     posnames = [k.name for k in action.args]
+    optnames = [k.name for k in action.optargs]
+    npos, nall = len(posnames), len(posnames) + len(optnames)
+
+    if action.deprecated_by:
+        warning = "use GuestFS.%s() instead of GuestFS.%s()" % (action.deprecated_by,
+                                                               action.name)
+    else:
+        warning = "do not use GuestFS.%s()" % action.name if action.deprecated else None
 
     def method(self, *args, **kwargs):
-        if kwargs and len(args) < len(posnames):
+        if warning:
+            warnings.warn(warning, DeprecationWarning, stacklevel=2)
+        if len(args) > npos:
+            # optional arguments given positionally, in declaration order, as
+            # python-guestfs takes them (g.add_drive_opts("x.img", 1, "raw"))
+            if len(args) > nall:
+                raise TypeError("%s() takes at most %d arguments (%d given)" % (
+                    action.name, nall, len(args)))
+            for name, value in zip(optnames, args[npos:]):
+                if name in kwargs:
+                    raise TypeError("%s() got multiple values for argument %r" % (
+                        action.name, name))
+                kwargs[name] = value
+            args = args[:npos]
+        elif kwargs and len(args) < npos:
             # positional arguments given by name, as python-guestfs allows
             args = list(args)
             for name in posnames[len(args):]:
@@ -351,16 +388,105 @@ def _make_method(action):
                     break
                 args.append(kwargs.pop(name))
         return self._call(action, args, kwargs)
-    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    params += [inspect.Parameter(k.name, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-               for k in action.args]
-    params += [inspect.Parameter(k.name, inspect.Parameter.KEYWORD_ONLY, default=None)
-               for k in action.optargs]
-    method.__signature__ = inspect.Signature(params)
+    method.__signature__ = signature(action)
+    method.__annotations__ = {p.name: p.annotation
+                              for p in method.__signature__.parameters.values()
+                              if p.annotation is not inspect.Parameter.empty}
+    method.__annotations__["return"] = method.__signature__.return_annotation
     method.__name__ = action.name
     method.__qualname__ = "GuestFS." + action.name
-    method.__doc__ = action.doc
+    method.__doc__ = docstring(action)
     return method
+
+
+def signature(action):
+    """The Python signature of ACTION's method: positional arguments, then the optional
+    ones (positional-or-keyword, default None), annotated."""
+    P = inspect.Parameter
+    params = [P("self", P.POSITIONAL_OR_KEYWORD)]
+    params += [P(k.name, P.POSITIONAL_OR_KEYWORD, annotation=annotation(k))
+               for k in action.args]
+    params += [P(k.name, P.POSITIONAL_OR_KEYWORD, default=None,
+                 annotation=typing.Optional[annotation(k)]) for k in action.optargs]
+    return inspect.Signature(params, return_annotation=return_annotation(action.ret))
+
+
+def annotation(kind):
+    """The type a caller passes for argument KIND."""
+    from .actions import table as T
+    if isinstance(kind, T.OptString):
+        return typing.Optional[str]
+    if isinstance(kind, T.StringList):
+        return typing.List[str]
+    if isinstance(kind, T.Bool):
+        return bool
+    if isinstance(kind, T.Int):
+        return int
+    if isinstance(kind, T.BufferIn):
+        return typing.Union[bytes, str]
+    if isinstance(kind, T.Pointer):
+        return typing.Any
+    return str
+
+
+def return_annotation(ret):
+    """The type an action returning RET gives back."""
+    from .actions import table as T
+    Struct = typing.Dict[str, typing.Any]
+    for cls, ann in ((T.RErr, None), (T.RBool, int), (T.RInt, int), (T.RInt64, int),
+                     (T.ROptString, typing.Optional[str]), (T.RString, str),
+                     (T.RStringList, typing.List[str]), (T.RStructList, typing.List[Struct]),
+                     (T.RStruct, Struct),
+                     (T.RHashtable, typing.Union[typing.List[typing.Tuple[str, str]],
+                                                 typing.Dict[str, str]]),
+                     (T.RBufferOut, bytes)):
+        if isinstance(ret, cls):
+            return ann
+    return typing.Any
+
+
+def docstring(action):
+    """help(g.NAME): the action's description from the table, then its arguments, return
+    value, errors, state and feature group."""
+    import textwrap
+    from .actions.table import CONFIG, LAUNCHED
+    wrap = textwrap.TextWrapper(width=79, break_long_words=False, break_on_hyphens=False)
+    out = []
+    for para in action.doc.split("\n\n"):
+        out.append(wrap.fill(" ".join(para.split())))
+        out.append("")
+    items = [(k.name, k.label + ("; " + k.doc if k.doc else "")) for k in action.args]
+    items += [(k.name, "optional, %s%s; default: unset (None)" % (
+        k.label, "; " + k.doc if k.doc else "")) for k in action.optargs]
+    if items:
+        out.append("Arguments:")
+        for name, text in items:
+            out.append(textwrap.fill(text, 79, initial_indent="    %s: " % name,
+                                     subsequent_indent="        "))
+        if action.optargs:
+            out.append("    Optional arguments may be given by keyword or positionally "
+                       "after the others,")
+            out.append("    in the order above.")
+        out.append("")
+    out.append("Returns: %s." % action.ret.label)
+    out.append("")
+    errs = ["Raises guestkit.Error (a RuntimeError carrying errno) when the action fails,",
+            "TypeError or guestkit.Error (EINVAL) for a badly typed or invalid argument."]
+    if action.state == CONFIG:
+        errs.append("Only before launch: afterwards it fails with EINVAL.")
+    elif action.state == LAUNCHED:
+        errs.append("Needs a launched handle (runs in the appliance); before launch it "
+                    "fails with EINVAL.")
+    out.extend(errs)
+    if action.deprecated_by:
+        out.append("Deprecated: use %s instead (calling this warns with "
+                   "DeprecationWarning)." % action.deprecated_by)
+    elif action.deprecated:
+        out.append("Deprecated, with no replacement (calling this warns with "
+                   "DeprecationWarning).")
+    if action.aliases:
+        out.append("Also available as: %s." % ", ".join(action.aliases))
+    return "\n".join(out).rstrip() + "\n"
 
 
 for _name, _action in ACTIONS.items():

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Remake every generated document after a change to the action table, the shell's options
-# or the tool registry: the API reference, the man pages and the bash completion.
+# or the tool registry: the API reference, the man pages, the bash completion and the
+# type stub of GuestFS (guestkit/handle.pyi).
 # Unit tests (tests/unit/test_docs.py, test_manpages.py) fail until they are current.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,3 +10,4 @@ PY=${PYTHON:-.venv/bin/python}
 "$PY" -m guestkit.manpages docs/man
 mkdir -p docs/completion
 "$PY" -m guestkit.completion > docs/completion/guestkit
+"$PY" -m guestkit.stubgen > guestkit/handle.pyi

@@ -47,11 +47,16 @@ PROPERTIES = [
 ]
 
 
+# the argument of set_NAME where guestfs(3) names it differently from the property
+_ARG_NAMES = {"recovery_proc": "recoveryproc"}
+
+
 def _props():
     out = []
     for name, kind, ret, _default, _env, doc in PROPERTIES:
         state = CONFIG if name in ("memsize", "smp", "append", "hv", "network") else ANY
-        out.append(Action("set_" + name, [kind(name)], RErr(), daemon=False, state=state,
+        arg = kind(_ARG_NAMES.get(name, name))
+        out.append(Action("set_" + name, [arg], RErr(), daemon=False, state=state,
                           doc="Set: " + doc))
         out.append(Action("get_" + name, [], ret(), daemon=False,
                           doc="Get: " + doc))

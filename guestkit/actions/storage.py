@@ -2,7 +2,7 @@
 
 from .table import (
     Action, String, Int, Int64, Bool, Device, Mountable, Pathname,
-    OInt, OString, RErr, RInt, RInt64, RBool, RString, RStringList, RStructList,
+    OBool, OInt, OString, RErr, RInt, RInt64, RBool, RString, RStringList, RStructList,
     RHashtable, RStruct,
 )
 
@@ -131,18 +131,38 @@ ACTIONS = [
                "and label are optional."),
     # ---- mounting ----
     Action("mount", [Mountable("mountable"), String("mountpoint")],
-           doc="Mount MOUNTABLE at MOUNTPOINT inside the guest's tree (/ first).  Nothing is "
-               "ever mounted on the host."),
+           doc="Mount the filesystem on MOUNTABLE (a device such as /dev/sda1 or "
+               "/dev/VG/LV, or btrfsvol:/dev/sdX/SUBVOL for a btrfs subvolume) at "
+               "MOUNTPOINT in the guest's tree.  The first mount must be on /; "
+               "later ones go on directories that exist inside what is already mounted "
+               "(MOUNTPOINT is resolved inside the guest, symlinks included, so it never "
+               "leads out of it).  The filesystem type is detected.  The mount is "
+               "read-write with the kernel's defaults (use mount_ro or mount_options "
+               "otherwise); writing to a drive added read-only goes to its temporary "
+               "overlay.  Nothing is ever mounted on the host.  Errors: ENOENT when "
+               "MOUNTPOINT is not a directory, EINVAL when / is not mounted yet, and "
+               "mount(8)'s message when the kernel refuses (unknown filesystem, "
+               "damaged superblock, device busy).  Undo with umount or umount_all."),
     Action("mount_ro", [Mountable("mountable"), String("mountpoint")],
-           doc="Mount read-only."),
+           doc="Like mount, but read-only (mount -o ro): nothing can be written through "
+               "this mount.  Note that some filesystems still replay their journal when "
+               "mounted read-only; add the drive with readonly=True to keep the image "
+               "itself untouched."),
     Action("mount_options", [String("options"), Mountable("mountable"), String("mountpoint")],
-           doc="Mount with OPTIONS (as for mount -o)."),
+           doc="Like mount, with OPTIONS, a comma-separated list as given to mount -o "
+               "(\"ro,noatime\", \"subvol=@home\", ...; empty for none).  Options the "
+               "kernel does not know make the call fail with mount(8)'s message."),
     Action("mount_vfs", [String("options"), String("vfstype"), Mountable("mountable"),
                          String("mountpoint")],
            doc="Mount with OPTIONS and an explicit filesystem type VFSTYPE."),
-    Action("umount", [String("pathordevice")], RErr(), [OInt("force"), OInt("lazyunmount")],
+    Action("umount", [String("pathordevice")], RErr(), [OBool("force"), OBool("lazyunmount")],
            once_had_no_optargs=True, fish_alias=["unmount"],
-           doc="Unmount the filesystem mounted at a mountpoint or from a device."),
+           doc="Unmount a filesystem, named by its mount point in the guest's tree or "
+               "by the device it was mounted from (the last mount of that device).  "
+               "Filesystems mounted below it must be unmounted first.  force (umount -f) "
+               "forces the unmount; lazyunmount (umount -l) detaches it now and cleans up "
+               "when it is no longer busy.  Errors: EINVAL when PATHORDEVICE is not "
+               "mounted, and umount(8)'s message when the filesystem is busy."),
     Action("umount_all", [], fish_alias=["unmount-all"],
            doc="Unmount every filesystem, deepest first."),
     Action("mounts", [], RStringList(),

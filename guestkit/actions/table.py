@@ -121,6 +121,9 @@ class Int(Kind):
     bits = 31
 
     def check(self, value, action):
+        if isinstance(value, bool):
+            # python-guestfs takes a bool where an int is declared (True is 1)
+            return int(value)
         value = super().check(value, action)
         if not -(1 << self.bits) <= value < (1 << self.bits):
             raise ValueError("%s: %s: integer %d out of range" % (action, self.name, value))
@@ -168,7 +171,13 @@ class StringList(Kind):
     item = String
 
     def check(self, value, action):
-        value = super().check(value, action)
+        if not isinstance(value, self.py):
+            # any iterable of strings, as python-guestfs takes (never a bare string,
+            # which would be split into characters)
+            if isinstance(value, (str, bytes, bytearray)) or not hasattr(value, "__iter__"):
+                raise TypeError("%s: argument %r must be %s, not %s" % (
+                    action, self.name, self.label, type(value).__name__))
+            value = list(value)
         item = self.item(self.name)
         return [item.check(v, action) for v in value]
 
@@ -330,7 +339,7 @@ class Action:
     def __init__(self, name, args=(), ret=None, optargs=(), *, daemon=True, doc="",
                  state=None, group=None, progress=False, cancellable=False, aliases=(),
                  once_had_no_optargs=False, fish_alias=(), shortdesc=None, deprecated_by=None,
-                 secret_ret=False, fish_many=False):
+                 secret_ret=False, fish_many=False, deprecated=False):
         self.name = name
         self.args = list(args)
         self.optargs = list(optargs)
@@ -351,7 +360,11 @@ class Action:
         if once_had_no_optargs:
             self.aliases.append(name + "_opts")
         self.fish_alias = list(fish_alias)
+        # DEPRECATED_BY names the action that replaces this one; DEPRECATED alone marks a
+        # deprecated action with no replacement.  Calling either warns (DeprecationWarning),
+        # as python-guestfs does.
         self.deprecated_by = deprecated_by
+        self.deprecated = bool(deprecated or deprecated_by)
         self.secret_ret = secret_ret
         # in the shell the first argument may be given several times (copy-in A B /dir):
         # the action runs once for each, as guestfish's meta-commands do

@@ -4,14 +4,15 @@ Each is a function named after its action, taking the handle first.  IMPLEMENTAT
 action names to them; a unit test checks it covers every library action of the table.
 """
 
-from . import add_domain, config, drives, inspection, lifecycle, selinux, transfer
+from . import (add_domain, config, drives, handleprops, inspection, internal_tests, lifecycle,
+               selinux, transfer)
 from . import devmount
 
 
 def _collect():
     out = {}
     for mod in (add_domain, config, drives, inspection, lifecycle, transfer, devmount,
-                selinux):
+                selinux, internal_tests, handleprops):
         for name in getattr(mod, "__all__", []):
             out[name] = getattr(mod, name)
     out.update(config.property_functions())

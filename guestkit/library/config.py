@@ -14,10 +14,12 @@ _TRUE = ("1", "true", "yes", "on", "y")
 _OLD_NAMES = {"verbose": "GUESTKIT_VERBOSE", "hv": "LIBGUESTFS_QEMU"}
 
 
-def _env(suffix):
-    """GUESTKIT_SUFFIX, else LIBGUESTFS_SUFFIX (compatibility)."""
+def _env(suffix, environ=None):
+    """GUESTKIT_SUFFIX, else LIBGUESTFS_SUFFIX (compatibility), from ENVIRON (a dict,
+    default the process's environment)."""
+    environ = os.environ if environ is None else environ
     for prefix in ("GUESTKIT_", "LIBGUESTFS_"):
-        v = os.environ.get(prefix + suffix)
+        v = environ.get(prefix + suffix)
         if v is not None:
             return v
     return None
@@ -33,13 +35,16 @@ class Config:
         if environment:
             self._from_env()
 
-    def _from_env(self):
+    def _from_env(self, environ=None):
+        """Set the properties whose variables ENVIRON (default: the process's environment)
+        holds."""
+        environ = os.environ if environ is None else environ
         for name, kind, _r, _default, suffix, _doc in PROPERTIES:
             if not suffix:
                 continue
-            v = _env(suffix)
+            v = _env(suffix, environ)
             if v is None:
-                v = os.environ.get(_OLD_NAMES.get(name, ""))
+                v = environ.get(_OLD_NAMES.get(name, ""))
             if v is None:
                 continue
             if kind.__name__ == "Bool":

@@ -25,6 +25,9 @@ def launch(g):
     t0 = time.monotonic()
     name, param = split_backend(g._config.backend_name())
     cls = backend_class(name)
+    if g._hv_params() and not getattr(cls, "takes_hv_params", False):
+        raise Error("launch: the %s backend cannot pass the hypervisor parameters added "
+                    "with config" % name, "ENOTSUP")
     g._set_state(STATE_LAUNCHING)
     client = None
     try:
