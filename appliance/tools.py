@@ -30,6 +30,7 @@ test expr basename dirname mktemp tee xargs awk mawk diff cmp
 zerofree lz4 unlz4 lzcat zstdcat pzstd xxd column look
 xfs_spaceman findmnt fsck.xfs
 icat blkls fls istat compress uncompress
+btrfs-image ntfscat ntfs-3g.probe ldmtool
 """.split()
 
 # data files some tools read at run time

@@ -19,6 +19,7 @@ from ..actions import DAEMON_ACTIONS
 HANDLER_MODULES = ("system", "devices", "filesystems", "partitions", "mounts", "files",
                    "transfer", "commands", "lvm", "md", "luks", "fstools", "content", "meta",
                    "archive", "rsync", "inspection", "hivex", "restore", "hotplug")
+HANDLER_MODULES += ("btrfs", "ldm", "ntfs")
 
 
 class Cancelled(Exception):

@@ -11,6 +11,7 @@ PKGS=(
   util-linux mount e2fsprogs parted gdisk fdisk dosfstools xfsprogs btrfs-progs ntfs-3g
   lvm2 cryptsetup-bin mdadm file attr acl libcap2-bin rsync zerofree bsdextrautils
   tar cpio gzip xz-utils zstd bzip2 lzop lz4 ncompress binutils sleuthkit libhivex0
+  ldmtool
   # building the Python package and libvirt-python
   python3 python3-venv python3-dev gcc pkg-config libvirt-dev
   # libvirt backend
