@@ -573,3 +573,16 @@ def do_btrfs_subvolume_get_default(ctx, fs):
     if not m:
         fail("btrfs subvolume get-default gave %r" % out.strip()[:200], "EIO")
     return int(m.group(1))
+
+
+# ---- mountables -----------------------------------------------------------------------------
+
+def do_mountable_device(ctx, mountable):
+    return mountable_device(mountable)[0]
+
+
+def do_mountable_subvolume(ctx, mountable):
+    dev, subvol = mountable_device(mountable)
+    if subvol is None:
+        fail("%s: not a btrfs subvolume" % mountable)
+    return subvol

@@ -8,8 +8,8 @@ resize/sync) are declared in fstools.py.  Every action here depends on the featu
 
 from .fstools import MountableOrPath
 from .table import (
-    Action, Bool, Device, DeviceList, Int, Int64, Pathname, RErr, RInt64, RStringList,
-    RStruct, RStructList, String,
+    Action, Bool, Device, DeviceList, Int, Int64, Mountable, Pathname, RErr, RInt64, RString,
+    RStringList, RStruct, RStructList, String,
 )
 
 _QGROUP = ("A qgroup id is LEVEL/ID (0/257) or, for level 0, the subvolume id alone.")
@@ -173,4 +173,11 @@ ACTIONS = [
            group="btrfs",
            doc="The id of the default subvolume (the one a plain mount mounts; 5 is the "
                "top) of the btrfs filesystem mounted at FS, or on the device FS."),
+    Action("mountable_device", [Mountable("mountable")], RString(),
+           doc="The device part of MOUNTABLE: MOUNTABLE itself for a device, /dev/sdX for "
+               "a btrfs subvolume btrfsvol:/dev/sdX/path (see mountable_subvolume)."),
+    Action("mountable_subvolume", [Mountable("mountable")], RString(),
+           doc="The subvolume path of the btrfs subvolume MOUNTABLE "
+               "(btrfsvol:/dev/sdX/path gives path).  A MOUNTABLE that is not a subvolume "
+               "is EINVAL."),
 ]

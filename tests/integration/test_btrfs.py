@@ -145,6 +145,13 @@ def test_snapshot_and_default(g):
     g.mount(D["A"], "/")
     assert g.cat("/file") == "writable"           # the default subvolume is what mounts
     g.umount_all()
+    vol = "btrfsvol:%s/snap-ro" % D["A"]
+    assert g.mountable_device(vol) == D["A"]
+    assert g.mountable_subvolume(vol) == "snap-ro"
+    assert g.mountable_device(D["A"]) == D["A"]
+    with pytest.raises(guestkit.Error) as e:
+        g.mountable_subvolume(D["A"])
+    assert _err(e) == "EINVAL"
 
 
 # ---- quotas ---------------------------------------------------------------------------------
