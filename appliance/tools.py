@@ -35,6 +35,7 @@ grub-install grub-probe grub-mkimage grub-editenv mkfs.f2fs resize.f2fs fsck.f2f
 clevis
 setfiles yara yarac
 dmesg
+btrfs-image ntfscat ntfs-3g.probe ldmtool
 """.split()
 
 # data files some tools read at run time

@@ -21,6 +21,7 @@ HANDLER_MODULES = ("system", "devices", "filesystems", "partitions", "mounts", "
                    "archive", "rsync", "inspection", "hivex", "restore", "hotplug",
                    "devmount", "fileops", "extfs", "bootloader",
                    "augeas", "inotify", "journal", "selinux", "yara", "debugging")
+HANDLER_MODULES += ("btrfs", "ldm", "ntfs")
 
 
 class Cancelled(Exception):

@@ -13,6 +13,7 @@ PKGS=(
   tar cpio gzip xz-utils zstd bzip2 lzop lz4 ncompress binutils sleuthkit libhivex0
   scrub squashfs-tools syslinux extlinux mtools grub-pc-bin f2fs-tools
   libaugeas0 augeas-lenses libsystemd0 yara policycoreutils
+  ldmtool
   # building the Python package and libvirt-python
   python3 python3-venv python3-dev gcc pkg-config libvirt-dev
   # libvirt backend

@@ -10,12 +10,14 @@ from . import (add_domain, archive, content, files, fstools, hivex, inspect, lib
 from . import devmount, fileops, extfs, bootloader
 from . import augeas, inotify, journal, selinux, yara
 from . import debugging, handleprops, internal_tests
+from . import btrfs, ldm, ntfs
 from .table import Action  # noqa: F401
 
 _ORDER = [library, add_domain, system, storage, files, lvm, md, luks, fstools, content, meta,
           archive, inspect, hivex, devmount, fileops, extfs, bootloader, augeas, inotify,
           journal, selinux, yara]
 _ORDER += [handleprops, debugging, internal_tests]
+_ORDER += [btrfs, ldm, ntfs]
 
 ACTIONS = {}
 for _mod in _ORDER:
