@@ -145,7 +145,9 @@ class GuestFS:
             raise
         self._job = job
 
-        def done(_):
+        def done(t):
+            if not t.cancelled():
+                t.exception()       # retrieved: a cancelled caller no longer looks at it
             if self._job is job:
                 self._job = None
             self._lock.release()
