@@ -25,6 +25,7 @@ Design (docs/guide.md, "asyncio", says it for users):
 import asyncio
 import concurrent.futures
 import inspect
+import os
 import weakref
 
 from .. import events as ev
@@ -53,11 +54,14 @@ class _Job:
         self.handle = handle
         self.cancelled = False
         self.call = None            # the native Call in flight, if any
+        self.hooks = []             # more to do on cancel (stop waiting for a source)
 
     def cancel(self):
         if self.cancelled:
             return
         self.cancelled = True
+        for hook in self.hooks:
+            hook()
         h = self.handle
         if self.call is not None:
             self.call.request_cancel()
@@ -238,9 +242,7 @@ class GuestFS:
             if ac is None:
                 # thread mode: the thread client, its user_cancel on cancellation
                 if source is not None:
-                    raise Error("%s: streaming from an iterable needs the native asyncio "
-                                "connection (a TLS connection is not one); pass a host "
-                                "file name" % action.name, "ENOTSUP")
+                    return await self._thread_upload(job, action, wire, optargs, source)
                 return await self._in_thread(
                     self._g._client.call, action.name, wire, optargs, upload=upload,
                     download=download, ret=action.ret)
@@ -289,6 +291,7 @@ class GuestFS:
 
     async def _library(self, action, args, kwargs):
         """An action of the library: the sync method in the handle's worker thread."""
+        self._g._check_open()
         method = getattr(self._g, action.name)
 
         async def body(job):
@@ -345,21 +348,25 @@ class GuestFS:
         job = self._job
         if job is not None:
             job.cancel()
+        held = False
         try:
             await asyncio.wait_for(self._lock.acquire(), CLOSE_WAIT)
+            held = True
         except asyncio.TimeoutError:
+            # a call that does not stop, or an iterator left open: end the session under
+            # it (its owner gets SessionLost) and close without waiting for it
             if self._aclient is not None:
                 self._aclient.abort_session("the handle was closed while a call was running")
             elif g._client is not None:
                 g._client.close()
-            await self._lock.acquire()
         try:
             if not g._closed:
                 await self._in_thread(g.close)
         finally:
             if self._aclient is not None:
                 self._aclient.close()
-            self._lock.release()
+            if held:
+                self._lock.release()
             if self._executor is not None:
                 self._executor.shutdown(wait=False)
                 self._executor = None
@@ -373,18 +380,22 @@ class GuestFS:
         """The FileOut stream of ACTION as an async iterator of chunks."""
         args = list(args)
         args.insert(_stream_index(action), "-")
-        args, optargs, tracing = self._prologue(action, args, kwargs)
-        wire = [None if k.stream else v for k, v in zip(action.args, args)]
         await self._lock.acquire()
-        ac, call, job = self._aclient, None, _Job(self)
-        released = False
+        ac, call, job, tracing = self._aclient, None, _Job(self), False
+        release = [self._lock.release]      # what ends this action (may move to a task)
+        self._job = job
         try:
-            if ac is None:
-                raise Error("%s: streaming to an iterator needs the native asyncio "
-                            "connection (a TLS connection is not one); pass a host file "
-                            "name" % action.name, "ENOTSUP")
-            self._job = job
+            args, optargs, tracing = self._prologue(action, args, kwargs)
+            wire = [None if k.stream else v for k, v in zip(action.args, args)]
             self._g._busy = True
+            if ac is None:
+                inner = self._thread_download(job, action, wire, optargs, release)
+                try:
+                    async for chunk in inner:
+                        yield chunk
+                finally:
+                    await inner.aclose()        # its clean-up first: it may keep the lock
+                return
             call = await ac.begin(action.name, wire, optargs, action.ret, "out")
             job.call = call
             try:
@@ -408,12 +419,87 @@ class GuestFS:
                 # given up (break, cancellation, an exception in the consumer): stop the
                 # stream and read the call to its end in the background
                 task = asyncio.get_running_loop().create_task(ac.abort(call))
-                task.add_done_callback(lambda _: self._lock.release())
-                released = True
+                task.add_done_callback(lambda _, r=release[0]: r())
+                release[0] = None
             elif call is not None:
                 ac.finish(call)
-            if not released:
-                self._lock.release()
+            if release[0] is not None:
+                release[0]()
+
+    # ---- thread mode: the iterators through a pipe to the thread client ----
+    def _thread_call(self, action, wire, optargs, fd, **stream):
+        """The thread client's call in the worker thread, STREAM naming /dev/fd/FD (closed
+        once the call ended: the client works on its own duplicate)."""
+        def run():
+            try:
+                return self._g._client.call(action.name, wire, optargs, ret=action.ret,
+                                            **stream)
+            finally:
+                os.close(fd)
+        return asyncio.get_running_loop().run_in_executor(self._worker(), run)
+
+    async def _thread_download(self, job, action, wire, optargs, release):
+        from .client import _FdJob
+        r, w = os.pipe()
+        fut = self._thread_call(action, wire, optargs, w, download="/dev/fd/%d" % w)
+        pipe = _FdJob()
+        pipe.fd = r
+        try:
+            while True:
+                data = await pipe._run(os.read, P.CHUNK_SIZE)
+                if not data:
+                    break
+                yield data
+            await fut
+        finally:
+            pipe.close()            # the client then fails to write: its call stops
+            if not fut.done():
+                job.cancel()
+                end = release[0]
+                release[0] = None
+
+                def done(f):
+                    if not f.cancelled():
+                        f.exception()           # retrieved: nobody waits for it now
+                    end()
+                fut.add_done_callback(done)
+
+    async def _thread_upload(self, job, action, wire, optargs, source):
+        from .client import _FdJob, _aiter, _write_all
+        r, w = os.pipe()
+        fut = self._thread_call(action, wire, optargs, r, upload="/dev/fd/%d" % r)
+        pipe = _FdJob()
+        pipe.fd = w
+        it, source_error = _aiter(source), None
+        try:
+            while not job.cancelled:
+                fetch = asyncio.ensure_future(it.__anext__())
+                job.hooks = [fetch.cancel]
+                try:
+                    data = await fetch
+                except StopAsyncIteration:
+                    break
+                except asyncio.CancelledError:
+                    if job.cancelled and fetch.cancelled():
+                        break
+                    raise
+                except Exception as e:      # noqa: B902 - the source failed: raised below
+                    source_error = e
+                    break
+                finally:
+                    job.hooks = []
+                try:
+                    await pipe._run(_write_all, data)
+                except BrokenPipeError:
+                    break                   # the call ended (an error follows)
+        finally:
+            if job.cancelled or source_error is not None:
+                self._g._client.cancel_requested.set()
+            pipe.close()                # the end of the stream (or of a cancelled one)
+        result = await fut
+        if source_error is not None:
+            raise source_error
+        return result
 
     async def _iter_in(self, action, source, args, kwargs):
         """ACTION with its FileIn stream read from SOURCE (an async or sync iterable of
