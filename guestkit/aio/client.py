@@ -16,6 +16,7 @@ the daemon's EINTR error and the connection stays in step for the next call.
 
 import asyncio
 import collections
+import concurrent.futures
 import os
 import socket
 import ssl
@@ -743,7 +744,15 @@ class ThreadBridge:
         fut = asyncio.run_coroutine_threadsafe(
             self.aclient.call(name, args, optargs, upload=upload, download=download,
                               ret=ret), self.loop)
-        return fut.result()
+        while True:
+            try:
+                return fut.result(timeout=0.5)
+            except concurrent.futures.TimeoutError:
+                if not self.loop.is_running():      # the loop stopped under this call
+                    fut.cancel()
+                    self.aclient.lost = self.aclient.lost or "the event loop stopped"
+                    raise SessionLost("%s: the asyncio handle's event loop stopped"
+                                      % name) from None
 
     def readable(self, timeout):
         return False

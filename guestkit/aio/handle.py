@@ -64,7 +64,10 @@ class _Job:
             hook()
         h = self.handle
         if self.call is not None:
-            self.call.request_cancel()
+            try:
+                self.call.request_cancel()
+            except P.ProtocolError as e:
+                self.call.client._broken(e)     # the call in flight then fails with it
         elif h._aclient is not None:
             h._aclient.request_cancel()     # a library action's call through the bridge
         else:

@@ -380,9 +380,15 @@ def test_calls_on_one_handle_run_in_order(ag, loop):
     run(loop, go())
 
 
-def test_library_action_through_the_loop(ag, loop):
-    # inspection runs in the worker thread; its daemon calls go over the async client
+def test_library_action_through_the_loop(ag, loop, tmp_path):
+    # inspection and hot-plugging run in the worker thread; their calls to the appliance
+    # go over the async client
+    extra = make_image(tmp_path / "hot.img", 32)
+
     async def go():
         assert await ag.inspect_os() == []
-        assert "/dev/sda" in await ag.list_devices()
+        await ag.add_drive_opts(extra, format="raw", label="hot")
+        assert await ag.list_devices() == ["/dev/sda", "/dev/sdb", "/dev/sdc"]
+        assert await ag.blockdev_getsize64("/dev/disk/guestfs/hot") == 32 * MiB
+        assert await ag.is_busy() == 0
     run(loop, go())
