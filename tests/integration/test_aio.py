@@ -216,6 +216,18 @@ def test_wait_for_timeout_download_iter(ag, loop):
     run(loop, go())
 
 
+def test_timeout_of_a_long_call_without_a_stream(ag, loop):
+    # zero_device reports progress: the cancel reaches it at its next report
+    async def go():
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(ag.zero_device("/dev/sdb"), 0.5)
+        t = time.monotonic()
+        assert await ag.is_dir("/")
+        print("next call after zero_device's cancel: %.2f s" % (time.monotonic() - t))
+        assert time.monotonic() - t < FOLLOW_UP_S
+    run(loop, go())
+
+
 def test_break_out_of_iterator(ag, loop):
     async def go():
         n = 0
