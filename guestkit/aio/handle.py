@@ -93,7 +93,7 @@ class GuestFS:
     def __init__(self, python_return_dict=False, environment=True, close_on_exit=True):
         self._g = _SyncGuestFS(python_return_dict=python_return_dict,
                                environment=environment, close_on_exit=close_on_exit)
-        self._lock = asyncio.Lock()
+        self._lock_obj = None
         self._aclient = None
         self._job = None
         self._executor = None
@@ -132,6 +132,14 @@ class GuestFS:
         return False
 
     # ---- running an action ----
+    @property
+    def _lock(self):
+        """One action at a time (made in the loop that first uses the handle: Python 3.9
+        binds a lock to a loop when it is made)."""
+        if self._lock_obj is None:
+            self._lock_obj = asyncio.Lock()
+        return self._lock_obj
+
     def _worker(self):
         if self._executor is None:
             self._executor = concurrent.futures.ThreadPoolExecutor(
