@@ -19,7 +19,9 @@ def render():
            "Generated from the action table (`guestkit/actions/`) by "
            "`python -m guestkit.docgen`; do not edit by hand.", "",
            "Every action is a method of `guestkit.GuestFS` and a command of the `guestkit` "
-           "shell (dashes or underscores).", ""]
+           "shell (dashes or underscores), and a coroutine method of `guestkit.aio.GuestFS` "
+           "(the guide's section \"asyncio\"); actions with a host file also have a "
+           "streaming twin `NAME_iter` there.", ""]
     for name in sorted(ACTIONS):
         a = ACTIONS[name]
         out.append("## %s" % name)
@@ -42,6 +44,10 @@ def render():
             extra.append("shell: %s" % ", ".join(a.fish_alias))
         if a.progress:
             extra.append("sends progress events; user_cancel stops it")
+        if a.daemon and a.streams:
+            extra.append("asyncio: `%s_iter` %s" % (a.name, "streams its output as an async "
+                         "iterator" if a.streams[0].stream == "out" else
+                         "reads its input from an async iterable"))
         out.append(a.doc)
         out.append("")
         out.append("*%s%s%s*" % (where, state, "; " + "; ".join(extra) if extra else ""))

@@ -21,3 +21,5 @@ def test_wheel_installs_man_pages_and_completion(tmp_path):
                          if f.endswith(".1"))
     assert "guestkit.1" in man and "guestkit-cat.1" in man
     assert data + "share/bash-completion/completions/guestkit" in names
+    # the asyncio API is a package of its own: it must be listed to be shipped
+    assert "guestkit/aio/handle.py" in names and "guestkit/aio/client.py" in names
