@@ -71,6 +71,14 @@ def do_internal_resume(ctx, entropy=None, clock_ns=None, nonce=None, verbose=Non
     pristine(ctx.sysroot)
     if verbose is not None:
         ctx.server.verbose = bool(verbose)
+    if ctx.server.verbose:
+        # the boot's messages went to the run that made the snapshot: say what runs here
+        try:
+            with open("/proc/version") as f:
+                kernel = f.read(500).strip()
+        except OSError:
+            kernel = os.uname().release
+        print("guestkitd: resumed from a snapshot (%s)" % kernel, file=sys.stderr, flush=True)
     if not isinstance(drives, int) or not 0 <= drives <= 255:
         fail("bad drive count %r" % (drives,))
     from .boot import scan_disks
