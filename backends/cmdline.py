@@ -14,13 +14,14 @@ KERNEL_ARGS = ["panic=1", "console=ttyS0", "8250.nr_uarts=1", "cryptomgr.notests
                "transparent_hugepage=never"]
 
 
-def appliance_cmdline(h, acpi_off=False, drives=None, hashseed=None):
+def appliance_cmdline(h, acpi_off=False, drives=None, hashseed=None, extra=()):
     """The kernel command line for handle H's appliance.
 
     acpi_off: drop ACPI (~0.2 s less boot) when the machine allows it: one vCPU (SMP needs
     ACPI's CPU tables) and every device on the root bus (not behind PCIe root ports).
     drives: how many the daemon attaches at boot (default: the handle's), one by one so
-    that names follow the add order.  hashseed: Python's (default: random)."""
+    that names follow the add order.  hashseed: Python's (default: random).  extra: more
+    words from the backend (before the user's append)."""
     args = list(KERNEL_ARGS)
     args.append("%s%s=%d" % (CMDLINE_PREFIX, CMDLINE_DRIVES,
                              len(h._drives) if drives is None else drives))
@@ -37,6 +38,7 @@ def appliance_cmdline(h, acpi_off=False, drives=None, hashseed=None):
         args.append("quiet")
     from ..library.selinux import kernel_args as selinux_args
     args += selinux_args(h)                 # set_selinux (deprecated): SELinux permissive
+    args += list(extra)
     if h._prop("append"):
         args.append(h._prop("append"))
     return " ".join(args)

@@ -23,6 +23,7 @@ from .qmp import QMP, QMPError
 from .snapshot import SnapshotError
 from .cmdline import appliance_cmdline
 from .hypervisor import find_qemu
+from .tsc import host_tsc_khz
 from ..client import SessionLost
 from ..daemon.contract import CHANNEL, disk_letters
 #: seconds a restored daemon has to answer its first call
@@ -259,7 +260,17 @@ class DirectBackend(WatchedLaunch, Backend):
         for one vCPU on q35/pc."""
         if acpi_off is None:
             acpi_off = self._setting("machine") in (None, "q35", "pc")
-        return appliance_cmdline(self.handle, acpi_off, drives, hashseed)
+        tsc = self.tsc_arg()
+        return appliance_cmdline(self.handle, acpi_off, drives, hashseed,
+                                 [tsc] if tsc else [])
+
+    def tsc_arg(self):
+        """tsc_early_khz=N under TCG (the host's TSC rate: a kernel calibrating it on a
+        busy host keeps a wrong clock), else None (KVM guests get it from kvmclock)."""
+        if self.accel != "tcg" or "tsc_early_khz=" in (self.handle._prop("append") or ""):
+            return None
+        khz = host_tsc_khz(self.handle._cachedir())
+        return "tsc_early_khz=%d" % khz if khz else None
 
     def drive_args(self, d, i):
         if d.protocol != "file":

@@ -119,7 +119,14 @@ def _fresh_identity(tmp_path, name):
         uuid = g.vfs_uuid("/dev/sda")
         g.mount("/dev/sda", "/")
         g.touch("/stamp")
-        mtime = g.stat("/stamp")["mtime"]
+        mtime = g.statns("/stamp")["st_mtime_sec"]
+        # the clock keeps the host's pace (the kernel was told the TSC's rate, not left to
+        # calibrate it on a busy host)
+        t0 = time.time()
+        time.sleep(4)
+        g.touch("/later")
+        elapsed = time.time() - t0
+        assert abs((g.statns("/later")["st_mtime_sec"] - mtime) - elapsed) < 1.5, elapsed
         return uuid, mtime, before
     finally:
         g.close()

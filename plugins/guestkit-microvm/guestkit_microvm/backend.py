@@ -22,7 +22,7 @@ direct backend adds for one-vCPU q35 guests.
 The other trap is time: microvm has no HPET and no ACPI PM timer, so under TCG the kernel
 can only calibrate its TSC against the PIT, which fails whenever the host is busy, and then
 the boot hangs before init.  Under TCG this backend tells the kernel the TSC rate
-(``tsc_early_khz=``, measured on the host: see tsc.py).
+(``tsc_early_khz=``, measured on the host: see guestkit/backends/tsc.py).
 """
 
 import functools
@@ -34,7 +34,7 @@ from guestkit.backends.direct import DirectBackend
 from guestkit.backends.hypervisor import find_qemu
 
 from .pvh import NoPVH, pvh_kernel
-from .tsc import host_tsc_khz
+from guestkit.backends.tsc import host_tsc_khz
 
 #: -machine options always given (the user's microvm_options come after them, so win)
 MACHINE_OPTIONS = ["x-option-roms=off", "isa-serial=on", "rtc=on", "acpi=on"]
@@ -264,7 +264,7 @@ class MicrovmBackend(DirectBackend):
             return None
         if khz:
             return "tsc_early_khz=%d" % khz
-        khz = host_tsc_khz()
+        khz = host_tsc_khz(self.handle._cachedir())
         if khz is None:
             self.handle._warning(
                 "microvm: cannot measure the host's TSC rate; the kernel will calibrate it "

@@ -1,20 +1,24 @@
-"""The host's TSC frequency, for the guest kernel's ``tsc_early_khz=``.
+"""The host's TSC frequency, for the guest kernel's ``tsc_early_khz=`` under TCG.
 
-Why microvm needs it: under TCG the guest's TSC is the host's (qemu's rdtsc helper returns
-the host counter), and the kernel must learn its rate before it can keep time.  It measures
-it against the PIT; when the host is busy the vCPU thread gets preempted in the middle of
-that measurement and it fails ("Fast TSC calibration failed", then "Unable to calibrate
-against PIT").  On q35 the kernel then falls back to the HPET or the ACPI PM timer; microvm
-has neither ("No reference (HPET/PMTIMER) available"), so the TSC is marked unstable and the
-boot hangs for good before init.  Telling the kernel the rate skips the calibration.
+Under TCG the guest's TSC is the host's (qemu's rdtsc helper returns the host counter), and
+the kernel must learn its rate to keep time.  It measures it against the PIT; when the host
+is busy the vCPU thread gets preempted in the middle of that measurement, and the kernel
+either gets a wrong rate (its clock then runs fast or slow for as long as it runs: for an
+appliance restored from a snapshot, for every launch restoring it) or fails ("Fast TSC
+calibration failed"; on microvm, which has no HPET or ACPI PM timer to fall back on, the
+boot then hangs before init).  Telling the kernel the rate skips the calibration.
 
 The rate is measured here, not read from /proc/cpuinfo ("cpu MHz" is the current core
 clock on hosts with frequency scaling, not the TSC's): read the TSC with a ten-byte rdtsc
-routine and compare it with CLOCK_MONOTONIC over a few milliseconds.
+routine and compare it with CLOCK_MONOTONIC over a few milliseconds.  The result is kept
+per host boot in the cache directory, so that every process gives the kernel the same rate
+(it is part of a launch snapshot's key).
 """
 
 import ctypes
+import json
 import mmap
+import os
 import platform
 import time
 
@@ -46,11 +50,45 @@ def _sample(rdtsc):
     return best[1], best[2]
 
 
-def host_tsc_khz(window=0.025):
+def _boot_id():
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def host_tsc_khz(cachedir=None, window=0.025):
     """The host TSC's frequency in kHz, or None when it cannot be measured here (not an
-    x86-64 host, no constant-rate TSC, or executable memory refused)."""
+    x86-64 host, no constant-rate TSC, or executable memory refused).  CACHEDIR: where the
+    measurement is kept for this host boot."""
     if _cached:
         return _cached[0]
+    path = os.path.join(cachedir, "tsc-khz.json") if cachedir else None
+    boot = _boot_id()
+    if path and boot:
+        try:
+            with open(path) as f:
+                saved = json.load(f)
+            if saved.get("boot_id") == boot and isinstance(saved.get("khz"), int):
+                _cached.append(saved["khz"])
+                return saved["khz"]
+        except (OSError, ValueError, AttributeError):
+            pass
+    khz = _measure(window)
+    if khz is not None and path and boot:
+        try:
+            tmp = "%s.%d" % (path, os.getpid())
+            with open(tmp, "w") as f:
+                json.dump({"boot_id": boot, "khz": khz}, f)
+            os.rename(tmp, path)
+        except OSError:
+            pass
+    _cached.append(khz)
+    return khz
+
+
+def _measure(window):
     khz = None
     try:
         if platform.machine() in ("x86_64", "AMD64") and _constant_tsc():
@@ -69,7 +107,6 @@ def host_tsc_khz(window=0.025):
                     khz = None
     except (OSError, ValueError, AttributeError):
         khz = None
-    _cached.append(khz)
     return khz
 
 
