@@ -7,10 +7,12 @@ are all made from it.  Standard library only: the appliance's daemon imports it.
 
 from . import (add_domain, archive, content, files, fstools, hivex, inspect, library, luks, lvm,
                md, meta, storage, system)
+from . import mount_local
 from .table import Action  # noqa: F401
 
 _ORDER = [library, add_domain, system, storage, files, lvm, md, luks, fstools, content, meta,
           archive, inspect, hivex]
+_ORDER.append(mount_local)
 
 ACTIONS = {}
 for _mod in _ORDER:

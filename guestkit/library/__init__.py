@@ -5,11 +5,12 @@ action names to them; a unit test checks it covers every library action of the t
 """
 
 from . import add_domain, config, drives, inspection, lifecycle, transfer
+from . import mount_local
 
 
 def _collect():
     out = {}
-    for mod in (add_domain, config, drives, inspection, lifecycle, transfer):
+    for mod in (add_domain, config, drives, inspection, lifecycle, transfer, mount_local):
         for name in getattr(mod, "__all__", []):
             out[name] = getattr(mod, name)
     out.update(config.property_functions())
