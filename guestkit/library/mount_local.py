@@ -637,15 +637,19 @@ class LocalMount:
             threading.Thread(target=self.end, daemon=True).start()
 
     def _abort(self):
-        """End the FUSE connection itself (a lazily unmounted mount still in use keeps it,
-        and the loop waiting on it, alive otherwise)."""
-        if self.conn is None:
-            return
-        try:
-            with open("/sys/fs/fuse/connections/%d/abort" % self.conn, "w") as f:
-                f.write("1")
-        except OSError:
-            pass
+        """End the FUSE connection itself: a lazily unmounted mount still in use keeps it,
+        and the loop waiting on it, alive otherwise.  umount2(MNT_FORCE) aborts a FUSE
+        connection (root); else the fusectl file system's abort file, when it is mounted."""
+        if os.geteuid() == 0 and self.conn is not None and \
+                _mount_id(self.mountpoint) == self.conn:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.umount2(os.fsencode(self.mountpoint), 1)        # MNT_FORCE
+        if self.conn is not None:
+            try:
+                with open("/sys/fs/fuse/connections/%d/abort" % self.conn, "w") as f:
+                    f.write("1")
+            except OSError:
+                pass
 
     def unmount(self, retry=False):
         """umount_local: a plain unmount (busy: EBUSY), tried again when RETRY."""
@@ -664,8 +668,8 @@ class LocalMount:
         """Unmount whatever holds the mount (lazily), and end the connection."""
         ok, _ = fusermount(self.mountpoint)
         if not ok:
+            self._abort()                   # while it is still mounted (MNT_FORCE)
             fusermount(self.mountpoint, lazy=True)
-            self._abort()
         self.wait_or_release()
 
     def wait_or_release(self):
