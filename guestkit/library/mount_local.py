@@ -557,6 +557,7 @@ class LocalMount:
         self.conn = None
         self._lock = threading.Lock()
         self._done = threading.Event()
+        self._ender = None
 
     def message(self, text):
         text = "mount_local: %s\n" % text
@@ -603,6 +604,8 @@ class LocalMount:
                 self._release()
         t.join()
         critical = self.session_error
+        if self._ender is not None:
+            self._ender.join(30)            # the mount is gone, not only the connection
         if self.lost:
             raise Error("mount_local_run: the appliance died; %s was unmounted"
                         % self.mountpoint, "EIO")
@@ -634,7 +637,8 @@ class LocalMount:
         if not self.lost:
             self.lost = True
             self.message("the appliance died: unmounting %s" % self.mountpoint)
-            threading.Thread(target=self.end, daemon=True).start()
+            self._ender = threading.Thread(target=self.end, daemon=True)
+            self._ender.start()
 
     def _abort(self):
         """End the FUSE connection itself: a lazily unmounted mount still in use keeps it,

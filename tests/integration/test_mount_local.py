@@ -250,9 +250,18 @@ def test_readonly_refuses_writes(image):
     g.mount_ro("/dev/sda", "/")
     mnt = image["dir"] / "ro"
     mnt.mkdir()
-    t, box = _serve(g, mnt, readonly=True, cachetimeout=1)
+    for call, args in ((g.mount_local_run, ()), (g.umount_local, ())):
+        with pytest.raises(guestkit.Error) as e:
+            call(*args)
+        assert e.value.errno == errno.EINVAL
+    calls = []
+    g.set_event_callback(lambda ev, eh, buf, arr: calls.append(buf), guestkit.EVENT_LIBRARY)
+    t, box = _serve(g, mnt, readonly=True, cachetimeout=1, debugcalls=True)
     try:
         m = str(mnt)
+        with pytest.raises(guestkit.Error) as e:
+            g.mount_local(str(image["dir"]))
+        assert e.value.errno == errno.EBUSY
         assert open(m + "/etc/hostname", "rb").read() == b"fusey\n"
         for action in (lambda: open(m + "/etc/hostname", "a"),
                        lambda: open(m + "/newfile", "w"),
@@ -265,6 +274,11 @@ def test_readonly_refuses_writes(image):
                 action()
             assert e.value.errno == errno.EROFS
         assert g.cat("/etc/hostname") == "fusey\n"
+        # debugcalls: every FUSE call and its outcome (the writes never come: the kernel
+        # refuses them on the ro mount)
+        text = b"".join(calls).decode()
+        assert "getattr('/etc/hostname', None) = {'st_mode': 33188" in text
+        assert "getattr('/newfile', None) = ENOENT" in text
     finally:
         g.umount_local(retry=True)
         t.join(30)
@@ -346,6 +360,17 @@ def test_tool_mount_and_unmount(image, tmp_path):
             subprocess.run(["fusermount3", "-uz", str(mnt)])
     r = tool("unmount", str(mnt), check=False)
     assert r.returncode == 3
+    # --fd: unmounts once the other end of the pipe is closed
+    tool("mount", "-a", image["path"], "--format", "raw", "-m", "/dev/sda", "--ro", str(mnt))
+    rfd, wfd = os.pipe()
+    p = subprocess.Popen([sys.executable, "-m", "guestkit.cli", "unmount", "--fd", str(rfd),
+                          str(mnt)], pass_fds=(rfd,))
+    os.close(rfd)
+    time.sleep(1)
+    assert p.poll() is None and is_mounted(mnt)
+    os.close(wfd)
+    assert p.wait(60) == 0
+    assert not is_mounted(mnt)
     assert tool("unmount", "-q", str(mnt), check=False).stderr == b""
 
 
