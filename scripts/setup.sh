@@ -18,6 +18,8 @@ PKGS=(
   python3 python3-venv python3-dev gcc pkg-config libvirt-dev
   # libvirt backend
   libvirt-daemon-system libvirt-clients
+  # mount_local / guestkit mount: libfuse 3 and fusermount3
+  fuse3
 )
 if [ "${1:-}" = test ]; then
   PKGS+=(libguestfs-tools libguestfs-xfs python3-guestfs busybox-static debootstrap sasl2-bin
@@ -40,6 +42,6 @@ fi
 if [ "${1:-}" = test ]; then
   .venv/bin/pip install -q -e '.[libvirt,test]'
 else
-  .venv/bin/pip install -q '.[libvirt]'
+  .venv/bin/pip install -q '.[libvirt,mount]'
 fi
 echo "guestkit installed in $(pwd)/.venv"

@@ -11,6 +11,7 @@ from . import devmount, fileops, extfs, bootloader
 from . import augeas, inotify, journal, selinux, yara
 from . import debugging, handleprops, internal_tests
 from . import btrfs, ldm, ntfs
+from . import mount_local
 from .table import Action  # noqa: F401
 
 _ORDER = [library, add_domain, system, storage, files, lvm, md, luks, fstools, content, meta,
@@ -18,6 +19,7 @@ _ORDER = [library, add_domain, system, storage, files, lvm, md, luks, fstools, c
           journal, selinux, yara]
 _ORDER += [handleprops, debugging, internal_tests]
 _ORDER += [btrfs, ldm, ntfs]
+_ORDER.append(mount_local)
 
 ACTIONS = {}
 for _mod in _ORDER:

@@ -166,6 +166,8 @@ def _await_greeting(client, backend):
 
 def shutdown(g):
     from ..handle import STATE_DEAD
+    from .mount_local import release
+    release(g)                          # a mount_local mount goes before its appliance
     if g._backend is None:
         g._set_state(STATE_DEAD if g._state != 0 else g._state)
         return

@@ -43,6 +43,10 @@ TOOLS = {
     "tar-out": Tool("tar:tar_out", "virt-tar-out", "pack a guest directory into a tar archive"),
     "win-reg": Tool("win_reg:main", "virt-win-reg",
                     "export or merge keys of a Windows guest's registry (regedit text)"),
+    "mount": Tool("mount:main", "guestmount",
+                  "mount a guest's filesystems on a host directory (FUSE)"),
+    "unmount": Tool("mount:unmount_main", "guestunmount",
+                    "unmount a directory mounted by guestkit mount, retrying while busy"),
     "test-tool": Tool("test_tool:main", "libguestfs-test-tool",
                       "check that an appliance launches here, and say why not"),
 }
