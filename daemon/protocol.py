@@ -32,6 +32,7 @@ UTF-8 (guest file names) travel as surrogate-escaped str, which JSON keeps intac
 
 import base64
 import json
+import json.scanner
 import struct
 
 MAGIC = "guestkitd"
@@ -50,7 +51,10 @@ MAX_FRAME = 4 << 20
 MAX_JSON = 64 << 20
 
 _HDR = struct.Struct(">I")
-_SMALL = 64 << 10         # frames up to this size are joined into one buffer to send
+#: a frame's 5 header bytes: length (of type + payload) and type
+FRAME_HEADER = struct.Struct(">IB")
+#: payloads up to this size are sent joined to their header, in one buffer
+SMALL_FRAME = 64 << 10
 
 
 class ProtocolError(Exception):
@@ -111,9 +115,24 @@ def dumps_reply(serial, result):
     return dumps({"s": serial, "r": result})
 
 
+# the decoders' C scanners, called directly: json.loads goes through three Python functions
+# (type checks, decode, raw_decode) before it reaches them, which costs more than the scan of
+# a small frame (a call, a scalar reply), and far more in an appliance emulated by TCG
+_SCAN = json.scanner.make_scanner(json.JSONDecoder())
+_SCAN_B = json.scanner.make_scanner(_DECODER)
+
+
 def loads(data):
     try:
-        text = bytes(data).decode("utf-8", "surrogatepass")
+        text = str(data, "utf-8", "surrogatepass")
+        try:
+            # the whole text must be one value; anything else (spaces around it, a syntax
+            # error) takes the slow path, which accepts or reports it as json.loads does
+            obj, end = (_SCAN(text, 0) if '"$b"' not in text else _SCAN_B(text, 0))
+            if end == len(text):
+                return obj
+        except StopIteration:
+            pass
         if '"$b"' not in text:
             return json.loads(text)         # no bytes inside: the plain C decoder, no hook
         return _DECODER.decode(text)
@@ -127,19 +146,19 @@ def loads(data):
 
 def encode(ftype, payload=b""):
     """One frame as bytes."""
-    return _HDR.pack(len(payload) + 1) + bytes((ftype,)) + payload
+    return FRAME_HEADER.pack(len(payload) + 1, ftype) + payload
 
 
 def header(ftype, size):
     """The 5 bytes that precede a payload of SIZE bytes."""
-    return _HDR.pack(size + 1) + bytes((ftype,))
+    return FRAME_HEADER.pack(size + 1, ftype)
 
 
 def write_frame(writev, ftype, payload=b""):
     """Send one frame; a large payload goes with scatter/gather writes (no copy).
 
     writev(list of buffers) -> bytes written, as os.writev or socket.sendmsg."""
-    if len(payload) <= _SMALL:
+    if len(payload) <= SMALL_FRAME:
         # one joined buffer: cheaper than scatter/gather for small frames (every reply)
         bufs = [memoryview(header(ftype, len(payload)) + bytes(payload))]
     else:
@@ -156,8 +175,12 @@ def write_frame(writev, ftype, payload=b""):
 
 
 def send_frame(sock, ftype, payload=b""):
-    """Send one frame on socket SOCK: scatter/gather on a plain socket; a TLS socket has no
-    sendmsg (it says so before sending anything), so it gets one joined buffer."""
+    """Send one frame on socket SOCK: a small one as one joined buffer; a large one with
+    scatter/gather on a plain socket (a TLS socket has no sendmsg: it says so before sending
+    anything, and gets one joined buffer)."""
+    if len(payload) <= SMALL_FRAME:
+        sock.sendall(FRAME_HEADER.pack(len(payload) + 1, ftype) + payload)
+        return
     try:
         write_frame(sock.sendmsg, ftype, payload)
     except NotImplementedError:
@@ -201,18 +224,27 @@ class FrameReader:
 
     def read_frame(self):
         """Return (type, payload bytes)."""
-        self._fill(4)
-        (length,) = _HDR.unpack_from(self._buf, self._start)
+        if self._end - self._start < 5:
+            self._fill(4)
+            if not _HDR.unpack_from(self._buf, self._start)[0]:
+                raise ProtocolError("frame of length 0")       # promises no type byte
+            self._fill(5)
+        start = self._start
+        (length,) = _HDR.unpack_from(self._buf, start)
+        ftype = self._buf[start + 4]
         if length < 1:
             raise ProtocolError("frame of length 0")
-        self._fill(5)
-        ftype = self._buf[self._start + 4]
         if ftype not in TYPE_NAMES:
             raise ProtocolError("unknown frame type %d" % ftype)
         if length > self.max_frame and (ftype not in (REPLY, CALL) or length > self.max_json):
             raise ProtocolError("frame of %d bytes exceeds the limit of %d" % (
                 length, self.max_json if ftype in (REPLY, CALL) else self.max_frame))
-        self._start += 5
+        end = start + 4 + length
+        if end <= self._end:
+            # the whole frame is buffered already (a call, a reply): no more calls
+            self._start = end
+            return ftype, bytes(self._view[start + 5:end])
+        self._start = start + 5
         size = length - 1
         if size <= self.BUFSIZE:
             self._fill(size)
