@@ -5,6 +5,7 @@ HANDLER_MODULES; the action table says which actions exist and what their argume
 """
 
 import errno as _errno
+import io
 import os
 import select
 import sys
@@ -181,13 +182,29 @@ class Server:
         self.wfd = wfd
         self.sysroot = sysroot
         self.verbose = verbose
-        self.reader = P.FrameReader(lambda view: os.readv(self.rfd, [view]))
+        if os.get_blocking(rfd):
+            # read(2) straight from C: no Python function between the reader and the kernel
+            readinto = io.FileIO(rfd, "rb", closefd=False).readinto
+        else:
+            readinto = lambda view: os.readv(self.rfd, [view])      # noqa: E731
+        self.reader = P.FrameReader(readinto)
         self.handlers = handlers if handlers is not None else load_handlers()
+        # action name -> (action, handler) for every action of the table served here: one
+        # lookup per call
+        self.dispatch = {n: (a, self.handlers[n]) for n, a in DAEMON_ACTIONS.items()
+                         if n in self.handlers}
         self.state = {"umask": 0o022, "labels": {}}
         os.umask(0o022)
 
     # -- output --
     def send(self, ftype, payload=b""):
+        if len(payload) <= P.SMALL_FRAME:
+            # one write of one joined buffer: every reply, progress and error frame
+            data = _header(len(payload) + 1, ftype) + payload
+            n = os.write(self.wfd, data)
+            if n < len(data):
+                _write_all(self.wfd, memoryview(data)[n:])
+            return
         P.write_frame(lambda bufs: os.writev(self.wfd, bufs), ftype, payload)
 
     def send_json(self, ftype, obj):
@@ -212,38 +229,40 @@ class Server:
 
     def serve(self):
         """Serve calls until the library closes the stream."""
+        read_frame, loads, handle_call = self.reader.read_frame, P.loads, self.handle_call
         while True:
             try:
-                ftype, payload = self.reader.read_frame()
+                ftype, payload = read_frame()
             except P.PeerClosed:
                 return
-            if ftype in (P.CANCEL, P.CHUNK):
-                continue                         # a late cancel after a finished stream
             if ftype != P.CALL:
+                if ftype in (P.CANCEL, P.CHUNK):
+                    continue                     # a late cancel after a finished stream
                 raise P.ProtocolError("expected a CALL frame, got %s" % P.TYPE_NAMES[ftype])
-            self.handle_call(P.loads(payload))
+            handle_call(loads(payload))
             if self.state.get("exit"):
                 return
 
     def handle_call(self, call):
+        if not isinstance(call, dict):
+            raise P.ProtocolError("CALL frame does not hold an object")
         serial = call.get("s")
         name = call.get("n")
-        action = DAEMON_ACTIONS.get(name) if isinstance(name, str) else None
-        internal = action is None and isinstance(name, str) and name.startswith("internal_")
-        if internal:
-            from ..actions.table import Action
-            action = Action(name)
         ctx = None
         try:
-            handler = self.handlers.get(name) if action is not None else None
-            if handler is None:
-                raise DaemonError("%s: no such action in this daemon" % name, "ENOTSUP")
+            entry = self.dispatch.get(name) if type(name) is str else None
+            if entry is None:
+                entry = self._other(name)
+                checked = False
+            else:
+                checked = True
+            action, handler = entry
             args = call.get("a", [])
             optargs = call.get("o", {})
             if not isinstance(args, list) or not isinstance(optargs, dict):
                 raise DaemonError("%s: malformed arguments" % name, "EINVAL")
             ctx = Context(self, serial, action)
-            if not internal:
+            if checked:
                 # the daemon checks arguments too: a remote client is not trusted either
                 try:
                     if ctx.stream:
@@ -282,6 +301,25 @@ class Server:
                 import traceback
                 self.log(traceback.format_exc())
             self.send_json(P.ERROR, {"s": serial, "errno": ename, "msg": msg})
+
+    def _other(self, name):
+        """(action, handler) of NAME, which is not a table action served here: an internal
+        call from the library (not in the table, arguments unchecked), or ENOTSUP."""
+        if isinstance(name, str) and name.startswith("internal_") and \
+                name not in DAEMON_ACTIONS:
+            handler = self.handlers.get(name)
+            if handler is not None:
+                from ..actions.table import Action
+                return Action(name), handler
+        raise DaemonError("%s: no such action in this daemon" % name, "ENOTSUP")
+
+
+_header = P.FRAME_HEADER.pack
+
+
+def _write_all(fd, view):
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _fill_streams(action, args):
