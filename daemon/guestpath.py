@@ -53,10 +53,23 @@ def resolve_lstat(root, path, follow=True):
     return apath, st
 
 
+#: longest guest path (and root) the fast walk takes: at most 4 bytes a character, far
+#: from PATH_MAX together
+_FAST_MAX = 256
+
+
 def _walk(root, path, follow):
     """(appliance path, lstat of it: None if missing, _UNKNOWN if not looked at)."""
     if not path.startswith("/"):
         raise OSError(errno.EINVAL, "path must be absolute", path)
+    if len(path) <= _FAST_MAX and "//" not in path and "/." not in path and \
+            path[-1] != "/" and len(root) <= _FAST_MAX:
+        # the usual path (/etc/fstab): no '.', '..' or empty component, so nothing to
+        # rewrite, unless a component is a symlink or something on the way is missing or
+        # not a directory; then the full walk below starts again and decides
+        found = _walk_plain(root, path, follow)
+        if found is not None:
+            return found
     todo = _split(path)
     todo.reverse()                      # a stack: next component at the end
     done = []
@@ -116,6 +129,31 @@ def _walk(root, path, follow):
     if len(os.fsencode(apath)) >= PATH_MAX:
         raise _too_long(path)
     return apath, last
+
+
+def _walk_plain(root, path, follow):
+    """_walk() of PATH (absolute, with only plain components) when each directory on the way
+    is a directory and the last component is not a symlink to follow; else None."""
+    lstat = os.lstat
+    i = path.find("/", 1)
+    try:
+        while i > 0:
+            if not stat.S_ISDIR(lstat(root + path[:i]).st_mode):
+                return None
+            i = path.find("/", i + 1)
+        if not follow:
+            return root + path, _UNKNOWN
+        apath = root + path
+        st = lstat(apath)
+    except FileNotFoundError:
+        if i > 0:
+            return None             # a missing directory on the way: the full walk says
+        return apath, None
+    except OSError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        return None
+    return apath, st
 
 
 # ---- the same resolution with directory descriptors: no length limit ---------------------
