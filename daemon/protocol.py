@@ -122,6 +122,24 @@ _SCAN = json.scanner.make_scanner(json.JSONDecoder())
 _SCAN_B = json.scanner.make_scanner(_DECODER)
 
 
+_scalar_json = {str: json.encoder.encode_basestring_ascii, int: int.__repr__,
+                bool: lambda v: "true" if v else "false", type(None): lambda v: "null"}
+
+
+def dumps_call(serial, name, args, optargs):
+    """dumps({"s": SERIAL, "n": NAME, "a": ARGS, "o": OPTARGS}), written directly when every
+    argument is a string, an int, a bool or None (as the encoder writes them)."""
+    try:
+        enc = _scalar_json
+        a = ",".join([enc[type(v)](v) for v in args])
+        o = ",".join([enc[str](k) + ":" + enc[type(v)](v) for k, v in optargs.items()]) \
+            if optargs else ""
+    except (KeyError, TypeError):       # bytes, lists, floats ...: the encoder
+        return dumps({"s": serial, "n": name, "a": args, "o": optargs})
+    return ('{"s":%d,"n":%s,"a":[%s],"o":{%s}}' % (
+        serial, enc[str](name), a, o)).encode("ascii")
+
+
 def loads(data):
     try:
         text = str(data, "utf-8", "surrogatepass")
@@ -222,13 +240,25 @@ class FrameReader:
                 raise PeerClosed("the other side closed the connection")
             self._end += got
 
+    def _fill_header(self):
+        """Make sure a frame's 5 header bytes are buffered."""
+        if self._start == self._end:
+            # nothing buffered (between calls, always): read at the start of the buffer
+            got = self._readinto(self._view)
+            if not got:
+                raise PeerClosed("the other side closed the connection")
+            self._start, self._end = 0, got
+        if self._end - self._start < 4:
+            self._fill(4)
+        if not _HDR.unpack_from(self._buf, self._start)[0]:
+            raise ProtocolError("frame of length 0")           # it promises no type byte
+        if self._end - self._start < 5:
+            self._fill(5)
+
     def read_frame(self):
         """Return (type, payload bytes)."""
         if self._end - self._start < 5:
-            self._fill(4)
-            if not _HDR.unpack_from(self._buf, self._start)[0]:
-                raise ProtocolError("frame of length 0")       # promises no type byte
-            self._fill(5)
+            self._fill_header()
         start = self._start
         (length,) = _HDR.unpack_from(self._buf, start)
         ftype = self._buf[start + 4]

@@ -89,3 +89,58 @@ def test_frames_split_across_reads_and_larger_than_the_buffer():
 def test_dumps_reply_matches_dumps(result):
     assert P.loads(P.dumps_reply(7, result)) == P.loads(P.dumps({"s": 7, "r": result}))
     assert P.loads(P.dumps_reply(7, result)) == {"s": 7, "r": result}
+
+
+@pytest.mark.parametrize("args,optargs", [
+    (["/x"], {}), ([], {}), (["ext4", "/dev/sda"], {"blocksize": 4096, "label": "a\"b\\c"}),
+    ([True, False, None, -1, 2 ** 70], {"k": None}),
+    (["\u00e9\U0001f600", "lone \udc80 surrogate", "nl\nnul\0"], {}),
+    ([b"\x00\xff", 1.5, ["a", "b"]], {"o": {"x": 1}})])
+def test_dumps_call_is_dumps(args, optargs):
+    call = {"s": 3, "n": "act", "a": args, "o": optargs}
+    assert P.dumps_call(3, "act", args, optargs) == P.dumps(call)
+    assert P.loads(P.dumps_call(3, "act", args, optargs)) == call
+
+
+@pytest.mark.parametrize("text", [b'{"s":1}', b' {"s": 1} \n', b'[1, 2]', b'"x"', b'12',
+                                  b'{"b":{"$b":"AP8="}}', b'\t[{"$b":""}] '])
+def test_loads_is_json_loads(text):
+    import json
+    want = json.loads(text, object_hook=P._dec_hook)
+    assert P.loads(text) == want and type(P.loads(text)) is type(want)
+    assert P.loads(bytearray(text)) == want and P.loads(memoryview(text)) == want
+
+
+@pytest.mark.parametrize("text", [b'{"s":1} x', b'{"s":1}{}', b'', b' ', b'{"s":', b"\xff",
+                                  b'{"s":1,}', b'{"$b":"**"}', b'[' * 100000])
+def test_loads_refuses_what_json_loads_refuses(text):
+    with pytest.raises(P.ProtocolError):
+        P.loads(text)
+
+
+def test_frames_buffered_together_are_read_one_by_one():
+    frames = [P.encode(P.REPLY, P.dumps_reply(i, i)) for i in range(50)] + \
+        [P.encode(P.CHUNK, b""), P.encode(P.LOG, b"x" * 70000)]
+    r = reader(b"".join(frames))
+    got = [r.read_frame() for _ in frames]
+    assert got[:50] == [(P.REPLY, P.dumps_reply(i, i)) for i in range(50)]
+    assert got[50:] == [(P.CHUNK, b""), (P.LOG, b"x" * 70000)]
+    with pytest.raises(P.PeerClosed):
+        r.read_frame()
+
+
+def test_send_frame_small_and_large():
+    import socket
+    a, b = socket.socketpair()
+    try:
+        big = b"y" * (P.SMALL_FRAME + 1)
+        P.send_frame(a, P.CHUNK, b"small")
+        P.send_frame(a, P.CHUNK, memoryview(b"view"))
+        P.send_frame(a, P.CHUNK, big)
+        a.close()
+        r = P.FrameReader(b.recv_into)
+        assert r.read_frame() == (P.CHUNK, b"small")
+        assert r.read_frame() == (P.CHUNK, b"view")
+        assert r.read_frame() == (P.CHUNK, big)
+    finally:
+        b.close()
