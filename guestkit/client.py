@@ -182,12 +182,13 @@ class Client:
             self._ret = ret                 # the reply this call expects (under the lock)
             self.serial = (self.serial + 1) & 0x7FFFFFFF
             serial = self.serial
-            self.cancel_requested.clear()
+            if self.cancel_requested.is_set():
+                self.cancel_requested.clear()
             self._last_progress = None
             self._upload_size = None
             self._pending = None
             try:
-                frame = P.dumps({"s": serial, "n": name, "a": args, "o": optargs})
+                frame = P.dumps_call(serial, name, args, optargs)
                 if len(frame) + 1 > P.MAX_JSON:
                     # the daemon's frame reader would refuse it and end the session
                     raise Error("%s: the arguments are too large for one call (%d bytes, at "

@@ -54,6 +54,8 @@ class EventRegistry:
 
     def emit(self, event, buf=b"", array=()):
         """Call every callback registered for EVENT.  Returns True if there was one."""
+        if not self._callbacks:
+            return False            # nothing registered (every call emits ENTER): no lock
         if isinstance(buf, str):
             buf = buf.encode("utf-8", "surrogateescape")
         with self._lock:

@@ -297,16 +297,18 @@ class GuestFS:
 
     def _daemon_call(self, action, args, optargs):
         upload = download = None
-        wire = []
-        for kind, value in zip(action.args, args):
-            if kind.stream == "in":
-                upload = value
-                wire.append(None)
-            elif kind.stream == "out":
-                download = value
-                wire.append(None)
-            else:
-                wire.append(value)
+        wire = args
+        if action.has_streams:
+            wire = []
+            for kind, value in zip(action.args, args):
+                if kind.stream == "in":
+                    upload = value
+                    wire.append(None)
+                elif kind.stream == "out":
+                    download = value
+                    wire.append(None)
+                else:
+                    wire.append(value)
         self._busy = True
         try:
             return self._client.call(action.name, wire, optargs, upload=upload,

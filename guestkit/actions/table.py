@@ -377,6 +377,8 @@ class Action:
         # the action runs once for each, as guestfish's meta-commands do
         self.fish_many = fish_many
         self._known = {k.name: k for k in self.optargs}
+        #: whether an argument is a FileIn/FileOut (the call path looks once per call)
+        self.has_streams = any(a.stream for a in self.args)
         names = [a.name for a in self.args + self.optargs]
         if len(set(names)) != len(names):
             raise ValueError("action %s: duplicate argument names" % name)
