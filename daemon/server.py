@@ -55,12 +55,13 @@ class Context:
     __slots__ = ("server", "serial", "action", "sysroot", "stream", "_in_done", "_stop_sent",
                  "_last_progress")
 
-    def __init__(self, server, serial, action):
+    def __init__(self, server, serial, action, stream=False):
         self.server = server
         self.serial = serial
         self.action = action
         self.sysroot = server.sysroot
-        self.stream = STREAM_KIND.get(action.name)
+        # STREAM: "in", "out" or None if the caller knows; False: looked up here
+        self.stream = STREAM_KIND.get(action.name) if stream is False else stream
         self._in_done = False
         self._stop_sent = False
         self._last_progress = 0.0
@@ -191,8 +192,8 @@ class Server:
         self.handlers = handlers if handlers is not None else load_handlers()
         # action name -> (action, handler) for every action of the table served here: one
         # lookup per call
-        self.dispatch = {n: (a, self.handlers[n]) for n, a in DAEMON_ACTIONS.items()
-                         if n in self.handlers}
+        self.dispatch = {n: (a, self.handlers[n], STREAM_KIND.get(n))
+                         for n, a in DAEMON_ACTIONS.items() if n in self.handlers}
         self.state = {"umask": 0o022, "labels": {}}
         os.umask(0o022)
 
@@ -252,29 +253,28 @@ class Server:
         try:
             entry = self.dispatch.get(name) if type(name) is str else None
             if entry is None:
-                entry = self._other(name)
-                checked = False
+                action, handler = self._other(name)
+                stream = False
             else:
-                checked = True
-            action, handler = entry
+                action, handler, stream = entry
             args = call.get("a", [])
             optargs = call.get("o", {})
             if not isinstance(args, list) or not isinstance(optargs, dict):
                 raise DaemonError("%s: malformed arguments" % name, "EINVAL")
-            ctx = Context(self, serial, action)
-            if checked:
+            ctx = Context(self, serial, action, stream)
+            if entry is not None:
                 # the daemon checks arguments too: a remote client is not trusted either
                 try:
-                    if ctx.stream:
+                    if stream:
                         args = _fill_streams(action, args)
                     args, optargs = action.check_args(args, optargs)
                 except (TypeError, ValueError) as e:
                     raise DaemonError(str(e), "EINVAL") from None
-                if ctx.stream:
+                if stream:
                     # FileIn/FileOut arguments are host names: the daemon does not see them
                     args = [a for k, a in zip(action.args, args) if not k.stream]
             try:
-                result = handler(ctx, *args, **optargs)
+                result = handler(ctx, *args, **optargs) if optargs else handler(ctx, *args)
             finally:
                 if name in MOUNT_CHANGERS:
                     ctx.mounts_changed()
