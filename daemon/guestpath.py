@@ -290,7 +290,13 @@ def lstat(root, path, follow=True):
     """The lstat of guest PATH under ROOT (a final symlink followed unless FOLLOW is false),
     or None if nothing is there; at any depth."""
     try:
-        return resolve_lstat(root, path, follow)[1]
+        apath, st = _walk(root, path, follow)   # resolve_lstat()[1], one call less
+        if st is _UNKNOWN:
+            try:
+                st = os.lstat(apath)
+            except (FileNotFoundError, NotADirectoryError):
+                st = None
+        return st
     except OSError as e:
         if e.errno != errno.ENAMETOOLONG:
             raise

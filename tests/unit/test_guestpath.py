@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from guestkit.daemon import guestpath
 from guestkit.daemon.guestpath import resolve, resolve_lstat
 
 
@@ -87,3 +88,33 @@ def test_resolve_lstat_agrees_with_resolve_then_lstat(root, path, follow):
     else:
         assert st is not None
         assert (st.st_ino, st.st_mode) == (want.st_ino, want.st_mode)
+
+
+@pytest.mark.parametrize("path", [
+    "/etc", "/etc/passwd", "/abs/passwd", "/abs", "/dir/rel", "/dir/rel/x", "/missing",
+    "/missing/deeper", "/etc/passwd/x", "/dir/up/passwd", "/dangling", "/loop1", "/dir/sub",
+    "/.hidden", "/dir/.hidden/x", "/dir/sub/new"])
+@pytest.mark.parametrize("follow", [True, False])
+def test_plain_walk_agrees_with_the_full_walk(root, monkeypatch, path, follow):
+    """The fast walk of plain paths gives what the full walk gives, errors included."""
+    os.symlink("/nowhere", os.path.join(root, "dangling"))
+
+    def outcome():
+        try:
+            apath, st = resolve_lstat(root, path, follow)
+        except OSError as e:
+            return "error", e.errno
+        return apath, st and (st.st_ino, st.st_mode), guestpath.lstat(root, path, follow) \
+            and guestpath.lstat(root, path, follow).st_ino
+    fast = outcome()
+    monkeypatch.setattr(guestpath, "_FAST_MAX", -1)        # every path takes the full walk
+    assert outcome() == fast
+
+
+def test_plain_walk_takes_plain_paths(root):
+    st = os.lstat(os.path.join(root, "etc", "passwd"))
+    apath, got = guestpath._walk_plain(root, "/etc/passwd", True)
+    assert apath == root + "/etc/passwd" and got.st_ino == st.st_ino
+    assert guestpath._walk_plain(root, "/missing", True) == (root + "/missing", None)
+    assert guestpath._walk_plain(root, "/abs/passwd", True) is None      # a symlink: full walk
+    assert guestpath._walk_plain(root, "/abs", True) is None
