@@ -9,7 +9,10 @@ of exists("/x"); the two sides alternate (which one goes first alternates too), 
 the same machine when a load comes and goes.  Both appliances run under TCG.
 
 Prints each run, then the median and minimum per call of both, and the ratio
-libguestfs/guestkit (above 1: guestkit is faster).  --json-out FILE keeps every sample.
+libguestfs/guestkit (above 1: guestkit is faster).  Beside the wall time, the CPU time per
+call of each side's qemu (the appliance's emulated work: the daemon, its kernel, the
+virtio-serial device) and of the library's process: a machine loaded by other work stretches
+the wall time, much less these.  --json-out FILE keeps every sample.
 
 Usage: python bench/roundtrip.py [--calls 2000] [--runs 7] [--size-mb 64]
                                  [--skip-libguestfs] [--action exists|is_file]
@@ -41,6 +44,13 @@ def _prepare(g, img):
     g.touch("/x")
 
 
+def cpu_of(pid):
+    """CPU seconds (user + system, all threads) process PID has used."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def worker(lib, img, action):
     if lib == "guestkit":
         import guestkit
@@ -60,15 +70,18 @@ def worker(lib, img, action):
     out = sys.stdout
     out.write("ready\n")
     out.flush()
+    pid = g.get_pid()
     for line in sys.stdin:
         n = int(line)
         if n <= 0:
             break
         clock = time.perf_counter
+        q0, c0 = cpu_of(pid), time.process_time()
         t0 = clock()
         for _ in range(n):
             call()
-        out.write("%.9f\n" % (clock() - t0))
+        t1 = clock()
+        out.write("%.9f %.9f %.9f\n" % (t1 - t0, cpu_of(pid) - q0, time.process_time() - c0))
         out.flush()
     g.shutdown()
     g.close()
@@ -95,7 +108,8 @@ class Worker:
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError("%s worker died" % self.lib)
-        return float(line) / calls * 1000.0
+        # ms per call: wall, qemu's CPU, the library process's CPU
+        return [float(x) / calls * 1000.0 for x in line.split()]
 
     def stop(self):
         try:
@@ -149,29 +163,37 @@ def main():
         for w in workers:
             w.wait_ready()
         samples = {w.lib: [] for w in workers}
+        qemu_cpu = {w.lib: [] for w in workers}
+        lib_cpu = {w.lib: [] for w in workers}
         for i in range(a.runs):
             order = workers if i % 2 == 0 else workers[::-1]
             for w in order:
-                ms = w.run(a.calls)
+                ms, qms, lms = w.run(a.calls)
                 samples[w.lib].append(ms)
-                log("run %d/%d %-10s %s: %.4f ms per call" % (
-                    i + 1, a.runs, w.lib, a.action, ms))
+                qemu_cpu[w.lib].append(qms)
+                lib_cpu[w.lib].append(lms)
+                log("run %d/%d %-10s %s: %.4f ms per call (CPU: qemu %.4f, library %.4f)"
+                    % (i + 1, a.runs, w.lib, a.action, ms, qms, lms))
     finally:
         for w in workers:
             w.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
+    med = statistics.median
     print("%s() round trip, %d calls x %d runs (ms per call)" % (a.action, a.calls, a.runs))
-    print("%-12s %10s %10s" % ("", "median", "min"))
+    print("%-12s %10s %10s %12s %12s" % ("", "median", "min", "qemu CPU", "library CPU"))
     for lib, s in samples.items():
-        print("%-12s %10.4f %10.4f" % (lib, statistics.median(s), min(s)))
+        print("%-12s %10.4f %10.4f %12.4f %12.4f" % (lib, med(s), min(s), med(qemu_cpu[lib]),
+                                                      med(lib_cpu[lib])))
     if "libguestfs" in samples:
-        ratio = statistics.median(samples["libguestfs"]) / statistics.median(samples["guestkit"])
+        ratio = med(samples["libguestfs"]) / med(samples["guestkit"])
         print("libguestfs/guestkit (median): %.2f  (above 1: guestkit is faster)" % ratio)
-    print(json.dumps({"action": a.action, "calls": a.calls, "samples_ms": samples}))
+    out = {"action": a.action, "calls": a.calls, "samples_ms": samples,
+           "qemu_cpu_ms": qemu_cpu, "library_cpu_ms": lib_cpu}
+    print(json.dumps(out))
     if a.json_out:
         with open(a.json_out, "w") as f:
-            json.dump({"action": a.action, "calls": a.calls, "samples_ms": samples}, f)
+            json.dump(out, f)
     return 0
 
 
