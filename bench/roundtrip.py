@@ -16,6 +16,7 @@ the wall time, much less these.  --json-out FILE keeps every sample.
 
 Usage: python bench/roundtrip.py [--calls 2000] [--runs 7] [--size-mb 64]
                                  [--skip-libguestfs] [--action exists|is_file]
+                                 [--also LABEL=PYTHON ...]
 """
 import argparse
 import json
@@ -92,8 +93,9 @@ def worker(lib, img, action):
 class Worker:
     def __init__(self, lib, python, img, action):
         self.lib = lib
+        kind = "libguestfs" if lib == "libguestfs" else "guestkit"
         self.proc = subprocess.Popen(
-            [python, os.path.abspath(__file__), "--worker", lib, "--image", img,
+            [python, os.path.abspath(__file__), "--worker", kind, "--image", img,
              "--action", action],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
@@ -138,6 +140,9 @@ def main():
     ap.add_argument("--size-mb", type=int, default=64)
     ap.add_argument("--action", default="exists", choices=("exists", "is_file"))
     ap.add_argument("--skip-libguestfs", action="store_true")
+    ap.add_argument("--also", action="append", default=[], metavar="LABEL=PYTHON",
+                    help="one more guestkit side: the guestkit that interpreter PYTHON "
+                         "imports (a virtualenv of another checkout, to compare versions)")
     ap.add_argument("--json-out")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--image", help=argparse.SUPPRESS)
@@ -149,6 +154,11 @@ def main():
     workers = []
     try:
         sides = [("guestkit", sys.executable)]
+        for also in a.also:
+            label, _, python = also.partition("=")
+            if not python or label in ("guestkit", "libguestfs"):
+                ap.error("--also wants LABEL=PYTHON with a new label")
+            sides.append((label, python))
         if a.skip_libguestfs:
             pass
         elif libguestfs_available():
@@ -183,11 +193,12 @@ def main():
     print("%s() round trip, %d calls x %d runs (ms per call)" % (a.action, a.calls, a.runs))
     print("%-12s %10s %10s %12s %12s" % ("", "median", "min", "qemu CPU", "library CPU"))
     for lib, s in samples.items():
-        print("%-12s %10.4f %10.4f %12.4f %12.4f" % (lib, med(s), min(s), med(qemu_cpu[lib]),
+        print("%-12s %10.4f %10.4f %12.4f %12.4f" % (lib[:12], med(s), min(s), med(qemu_cpu[lib]),
                                                       med(lib_cpu[lib])))
-    if "libguestfs" in samples:
-        ratio = med(samples["libguestfs"]) / med(samples["guestkit"])
-        print("libguestfs/guestkit (median): %.2f  (above 1: guestkit is faster)" % ratio)
+    for lib in samples:
+        if lib != "guestkit":
+            ratio = med(samples[lib]) / med(samples["guestkit"])
+            print("%s/guestkit (median): %.2f  (above 1: guestkit is faster)" % (lib, ratio))
     out = {"action": a.action, "calls": a.calls, "samples_ms": samples,
            "qemu_cpu_ms": qemu_cpu, "library_cpu_ms": lib_cpu}
     print(json.dumps(out))
