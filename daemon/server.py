@@ -296,6 +296,8 @@ class Server:
                     ctx.drain_in()
                 elif ctx.stream == "out":
                     ctx.end_out(False)
+            if not isinstance(name, str):
+                name = repr(name)[:100]     # a malformed call is answered, not fatal
             ename, msg = _describe(e, name, self.sysroot)
             if self.verbose and ename == "EIO" and not isinstance(e, DaemonError):
                 import traceback
