@@ -396,9 +396,15 @@ class DirectBackend(WatchedLaunch, Backend):
                                                                          d.protocol)
         return None
 
+    def snapshot_cmdline(self, hashseed=None):
+        """The kernel command line of a snapshot's boot: no drives, and ACPI kept even for
+        one vCPU (its ~0.2 s are paid once per snapshot; with the local APIC instead of
+        the PIC a call's round trip is ~15% shorter under TCG)."""
+        return self.kernel_cmdline(acpi_off=False, drives=0, hashseed=hashseed)
+
     def snapshot_key(self, appliance, qemu):
         template = self.appliance_argv(
-            appliance, self.accel, qemu, self.kernel_cmdline(drives=0, hashseed="@SEED@"),
+            appliance, self.accel, qemu, self.snapshot_cmdline(hashseed="@SEED@"),
             snapshot.CHANNEL_PLACEHOLDER, (snapshot.RAM_PLACEHOLDER, "@SHARE@"))
         return snapshot.snapshot_key(appliance, qemu, template)
 
@@ -449,7 +455,7 @@ class DirectBackend(WatchedLaunch, Backend):
         """Boot the appliance with no drives and save it into DEST (snapshot.obtain)."""
         h = self.handle
         h._debug("making the launch snapshot (once per appliance and settings)")
-        cmdline = self.kernel_cmdline(drives=0)
+        cmdline = self.snapshot_cmdline()
         listener = ApplianceListener(tmpdir)
         argv = self.appliance_argv(appliance, self.accel, qemu, cmdline, listener.path,
                                    (os.path.join(dest, "ram"), "on"))
