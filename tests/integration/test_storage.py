@@ -81,9 +81,10 @@ def test_available(launched):
     g = launched
     g.available(["lvm2", "luks", "mdadm"])
     assert g.feature_available(["hivex"]) == 1          # libhivex in the appliance
-    assert g.feature_available(["journal"]) == 0        # not implemented yet
+    assert g.feature_available(["journal"]) == 1        # libsystemd in the appliance
+    assert g.feature_available(["f2fs"]) == 0           # the cloud kernel has no f2fs
     with pytest.raises(guestkit.Error) as e:
-        g.available(["journal"])
+        g.available(["f2fs"])
     assert e.value.errno_name == "ENOTSUP"
     assert "xfs" in g.available_all_groups()
 

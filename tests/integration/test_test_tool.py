@@ -36,7 +36,8 @@ def test_passes_on_this_host():
     assert any(re.match(r"qemu: /\S+ \(QEMU emulator version \d", l) for l in ok), out
     assert any(re.match(r"kernel: /\S+ \(release \S+\)", l) for l in ok), out
     assert any(l.startswith("appliance: /") and "ready in" in l for l in ok), out
-    assert any(re.match(r"launch: direct backend, accelerator tcg, [\d.]+ s", l)
+    assert any(re.match(r"launch: direct backend, accelerator tcg, "
+                        r"(restored from a snapshot|booted cold \(.*\)), [\d.]+ s", l)
                for l in ok), out
     assert any(l.startswith("calls: part_disk") and "cat" in l for l in ok), out
     info = lines(out, "[info]")
