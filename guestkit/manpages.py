@@ -58,8 +58,9 @@ def shell_page():
     out += [".SH TOOLS"]
     for name, tool in sorted(registry.TOOLS.items()):
         out += [".TP", ".B guestkit %s" % escape(name),
-                escape("%s (as %s); see guestkit-%s(1)." % (tool.summary, tool.counterpart,
-                                                           name))]
+                escape("%s%s; see guestkit-%s(1)." % (
+                    tool.summary, " (as %s)" % tool.counterpart if tool.counterpart else "",
+                    name))]
     out += [".SH SEE ALSO"]
     out += [escape(", ".join("guestkit-%s(1)" % n for n in sorted(registry.TOOLS)))]
     return "\n".join(out) + "\n"
@@ -78,9 +79,10 @@ def tool_page(name):
     usage = usage[len("usage: "):] if usage.startswith("usage: ") else usage
     prog, _, rest = usage.partition(" " + name + " ")
     out += [".SH SYNOPSIS", ".B %s" % escape(prog + " " + name), escape(rest)]
-    out += [".SH DESCRIPTION", escape(_one_paragraph(ap.description or tool.summary)),
-            ".PP", escape("It does the job of %s, with its options and its output "
-                          "format." % tool.counterpart)]
+    out += [".SH DESCRIPTION", escape(_one_paragraph(ap.description or tool.summary))]
+    if tool.counterpart:
+        out += [".PP", escape("It does the job of %s, with its options and its output "
+                              "format." % tool.counterpart)]
     positional, options = [], []
     for act in ap._actions:
         if isinstance(act, argparse._HelpAction) and not act.option_strings:
@@ -98,7 +100,8 @@ def tool_page(name):
         if act.nargs != 0:
             flags += " " + _metavar(act)
         out += [".TP", ".B %s" % escape(flags), escape(_one_paragraph(act.help or ""))]
-    out += [".SH SEE ALSO", "guestkit(1), %s(1)" % escape(tool.counterpart)]
+    out += [".SH SEE ALSO", "guestkit(1)" + (", %s(1)" % escape(tool.counterpart)
+                                             if tool.counterpart else "")]
     return "\n".join(out) + "\n"
 
 

@@ -1,7 +1,8 @@
 """The virt-* style tools, by the name ``guestkit NAME`` runs them under.
 
 Each entry names the function that runs the tool, ``module:function`` in guestkit/tools/,
-called with the arguments after the tool's name; this table is the only list of them: the
+called with the arguments after the tool's name, and the libguestfs tool it stands for
+(None for guestkit's own); this table is the only list of them: the
 command line, the man pages and the shell completion are made from it.
 """
 
@@ -21,6 +22,8 @@ TOOLS = {
                                            "guests"),
     "edit": Tool("edit:main", "virt-edit",
                  "edit files of a guest with $EDITOR or a Perl-style s/// expression"),
+    "fleet": Tool("fleet:main", None,
+                  "run one job per guest (inspect, df, cat, yours) on a Dask cluster"),
     "filesystems": Tool("filesystems:main", "virt-filesystems",
                         "list a guest's filesystems, partitions, volumes and disks"),
     "format": Tool("format:main", "virt-format",
@@ -57,7 +60,8 @@ def usage():
     width = max(len(n) for n in TOOLS)
     lines = ["tools: guestkit TOOL [ARGS] (guestkit TOOL --help for each; in brackets, the",
              "libguestfs tool it stands for):"]
-    lines += ["  %-*s  %s [%s]" % (width, n, t.summary, t.counterpart)
+    lines += ["  %-*s  %s%s" % (width, n, t.summary,
+                               " [%s]" % t.counterpart if t.counterpart else "")
               for n, t in sorted(TOOLS.items())]
     return "\n".join(lines) + "\n"
 
