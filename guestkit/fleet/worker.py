@@ -57,7 +57,7 @@ def attempt(guest, f, params, budget, box):
         if kind in ("roots", "mounted"):
             roots = g.inspect_os()
             if not roots:
-                raise guestkit.Error("no operating system was found on this disk", "ENOENT")
+                raise guestkit.Error("no operating system was found on this disk")
             root = roots if kind == "roots" else roots[0]
             if kind == "mounted":
                 g.inspect_mount_root(roots[0], readwrite=False)
