@@ -7,8 +7,10 @@ import csv
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -30,6 +32,10 @@ def hostname(g, root):
 
 def hang(g, root):
     g.sleep(600)
+
+def slow_hostname(g, root):
+    g.sleep(8)
+    return g.cat("/etc/hostname").strip()
 '''
 
 
@@ -188,3 +194,35 @@ def test_inspect_on_a_dask_scheduler(fleet_dir, dask_cluster):
     from distributed import Client
     with Client(dask_cluster) as c:     # the jobs ran on the two workers, not here
         assert len(c.scheduler_info()["workers"]) == 2
+
+
+def test_a_killed_worker_has_its_guests_rescheduled(fleet_dir, dask_cluster):
+    """A worker process killed while its guest's job runs: Dask gives the job to another
+    worker, and every guest still gets its ok record."""
+    from distributed import Client
+
+    from guestkit import fleet as api
+    d, imgs = fleet_dir
+    good = [imgs[n] for n in GUESTS]
+    with Client(dask_cluster) as c:
+        c.upload_file(str(d / "jobmod.py"))
+        pids = c.run(os.getpid)
+        out = []
+        t = threading.Thread(target=lambda: out.extend(
+            api.run(good, "jobmod:slow_hostname", scheduler=c, timeout=300)))
+        t.start()
+        deadline = time.monotonic() + 60
+        busy = []
+        while not busy and time.monotonic() < deadline:
+            busy = [w for w, keys in c.processing().items() if keys]
+            time.sleep(0.2)
+        assert busy, "no worker started a job"
+        time.sleep(4)                           # inside the job's g.sleep(8)
+        os.kill(pids[busy[0]], signal.SIGKILL)
+        t.join(300)
+        assert not t.is_alive()
+        c.wait_for_workers(2, timeout=120)      # the nanny started a new worker process
+        assert pids[busy[0]] not in c.run(os.getpid).values()
+    recs = {r["guest"]: r for r in out}
+    assert {g: (r["status"], r["result"]) for g, r in recs.items()} == \
+        {imgs[n]: ("ok", n) for n in GUESTS}, recs
