@@ -226,3 +226,12 @@ def test_a_killed_worker_has_its_guests_rescheduled(fleet_dir, dask_cluster):
     recs = {r["guest"]: r for r in out}
     assert {g: (r["status"], r["result"]) for g, r in recs.items()} == \
         {imgs[n]: ("ok", n) for n in GUESTS}, recs
+
+
+def test_df(fleet_dir):
+    d, imgs = fleet_dir
+    p = fleet("df", imgs["web1"], "--workers", "1")
+    assert p.returncode == 0, p.stderr
+    [fs] = records(p.stdout)[imgs["web1"]]["result"]
+    assert fs["filesystem"] == "/dev/sda" and 10000 < fs["1k_blocks"] <= 16384, fs
+    assert 0 < fs["used"] < fs["1k_blocks"] and fs["available"] > 0, fs
