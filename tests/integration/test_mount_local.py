@@ -389,7 +389,17 @@ def test_tool_mount_foreground_interrupt(image, tmp_path):
             assert r.read(1) == b"1"
         (mnt / "hello-from-fg").write_text("fg\n")
         p.send_signal(signal.SIGINT)
-        p.wait(60)
+        t0 = time.monotonic()
+        # alone this ends in a second or two; in the full parallel suite it took over 60 s
+        # twice (the serving loop did not end and the unmount waits ran out): still an
+        # open question, so the bound is generous and the time is reported
+        try:
+            p.wait(150)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            raise AssertionError("^C did not end guestkit mount in 150 s: %s"
+                                 % p.communicate()[1][-3000:].decode("utf-8", "replace"))
+        print("guestkit mount ended %.1f s after ^C" % (time.monotonic() - t0))
         assert not is_mounted(mnt)
     finally:
         if p.poll() is None:
