@@ -29,6 +29,8 @@ import subprocess
 import tempfile
 import time
 
+from .base import HandleGone
+
 FORMAT = 1                      # bump when what a snapshot holds changes
 CHANNEL_PLACEHOLDER = "@CHANNEL@"
 RAM_PLACEHOLDER = "@RAM@"
@@ -132,7 +134,8 @@ def obtain(appliance, key, make, log):
             os.rename(tmp, final)
         except BaseException as e:
             shutil.rmtree(tmp, ignore_errors=True)
-            if isinstance(e, Exception) and not getattr(e, "kvm", False):
+            if isinstance(e, Exception) and not isinstance(e, HandleGone) and \
+                    not getattr(e, "kvm", False):
                 # remembered, so that every launch does not pay a failed boot first
                 with open(failed, "w") as f:
                     f.write(("%s: %s" % (type(e).__name__, e))[:2000])
