@@ -10,8 +10,9 @@ DEFAULT_RETRIES = 2
 
 
 def run(guests, job, scheduler=None, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES,
-        params=None, workers=None, backoff=1.0):
-    """Run JOB on each of GUESTS (image paths) on Dask; yield one record per guest as each
+        params=None, workers=None, backoff=1.0, libvirt_uri=None):
+    """Run JOB on each of GUESTS (image paths, or libvirt domains written ``domain:NAME``,
+    looked up at LIBVIRT_URI) on Dask; yield one record per guest as each
     finishes.  JOB: "inspect", "df", "cat" (params: path, max_bytes), "module:function",
     or a function f(g, root).  SCHEDULER: a Dask scheduler's address (tcp://HOST:8786)
     or a distributed.Client; without it, a LocalCluster of WORKERS processes (by default
@@ -28,7 +29,7 @@ def run(guests, job, scheduler=None, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RE
         futures = {}
         for guest in guests:
             fut = client.submit(run_one, guest, job, params or {}, timeout, retries, backoff,
-                                pure=False)
+                                libvirt_uri, pure=False)
             futures[fut] = guest
         for fut in distributed.as_completed(futures):
             try:

@@ -8,7 +8,7 @@ import time
 import tenacity
 
 import guestkit
-from . import jobs, record
+from . import guests, jobs, record
 
 #: errno names of failures worth another try (a busy image, a lost connection)
 TRANSIENT_ERRNOS = {"EAGAIN", "EBUSY", "ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT",
@@ -34,11 +34,11 @@ def is_transient(e):
     return type(e).__name__ == "libvirtError"
 
 
-def open_guest(guest, launch_timeout):
+def open_guest(guest, launch_timeout, libvirt_uri=None):
     g = guestkit.GuestFS(python_return_dict=True)
     try:
         g.set_backend_setting("launch_timeout", "%d" % max(1, int(launch_timeout)))
-        g.add_drive_opts(str(guest), readonly=True)
+        guests.add(g, guest, libvirt_uri)
         g.launch()
     except BaseException:
         g.close()
@@ -46,10 +46,10 @@ def open_guest(guest, launch_timeout):
     return g
 
 
-def attempt(guest, f, params, budget, box):
+def attempt(guest, f, params, budget, box, libvirt_uri=None):
     """One try: open, run F, close; the handle goes in BOX so that the watchdog can kill
     its appliance."""
-    g = open_guest(guest, budget)
+    g = open_guest(guest, budget, libvirt_uri)
     box["g"] = g
     try:
         kind = jobs.wanted(f)
@@ -66,7 +66,7 @@ def attempt(guest, f, params, budget, box):
         g.close()
 
 
-def attempt_with_deadline(guest, f, params, deadline):
+def attempt_with_deadline(guest, f, params, deadline, libvirt_uri=None):
     """attempt() in a thread of its own, waited for until DEADLINE (monotonic); past it,
     the appliance is killed (which ends any call in progress) and JobTimeout raised."""
     budget = deadline - time.monotonic()
@@ -76,7 +76,7 @@ def attempt_with_deadline(guest, f, params, deadline):
 
     def body():
         try:
-            box["result"] = attempt(guest, f, params, budget, box)
+            box["result"] = attempt(guest, f, params, budget, box, libvirt_uri)
         except BaseException as e:         # handed to the waiting thread
             box["error"] = e
     t = threading.Thread(target=body, name="fleet-job", daemon=True)
@@ -96,15 +96,16 @@ def attempt_with_deadline(guest, f, params, deadline):
     return box.get("result")
 
 
-def run_one(guest, job, params=None, timeout=600.0, retries=2, backoff=1.0):
-    """The record of JOB on GUEST (an image path); never raises."""
+def run_one(guest, job, params=None, timeout=600.0, retries=2, backoff=1.0,
+            libvirt_uri=None):
+    """The record of JOB on GUEST (an image path or ``domain:NAME``); never raises."""
     start = time.monotonic()
     deadline = start + timeout
     tries = [0]
 
     def once():
         tries[0] += 1
-        return attempt_with_deadline(guest, f, params or {}, deadline)
+        return attempt_with_deadline(guest, f, params or {}, deadline, libvirt_uri)
     try:
         f = jobs.resolve(job)
         retrying = tenacity.Retrying(

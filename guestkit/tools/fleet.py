@@ -16,8 +16,10 @@ PROG = "guestkit fleet"
 
 
 def guest_list(ns):
-    """The guests named on the command line (globs expanded when the shell did not) and
-    in --from files, in order, each once."""
+    """The guests named on the command line (globs expanded when the shell did not), in
+    --from files, as -d domains and, with --all-domains, every domain of the -c
+    connection: in order, each once.  Domains are written ``domain:NAME``."""
+    from ..fleet import guests
     names = []
     for pattern in ns.guests:
         hits = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else []
@@ -29,6 +31,9 @@ def guest_list(ns):
                           if line.strip() and not line.lstrip().startswith("#")]
         except OSError as e:
             raise ToolError("--from %s: %s" % (path, e.strerror)) from None
+    names += [guests.domain(d) for d in ns.domains]
+    if ns.all_domains:
+        names += [guests.domain(d) for d in guests.all_domains(ns.connect)]
     seen, out = set(), []
     for n in names:
         if n not in seen:
@@ -124,7 +129,13 @@ def parser():
                     help="inspect, df, cat, or MODULE:FUNCTION (a function f(g, root) "
                          "run with the guest mounted read-only)")
     ap.add_argument("guests", nargs="*", metavar="GUEST",
-                    help="disk images (paths or globs)")
+                    help="disk images (paths or globs), or libvirt domains as domain:NAME")
+    ap.add_argument("-c", "--connect", metavar="URI",
+                    help="the libvirt connection of the domains (default: libvirt's)")
+    ap.add_argument("-d", "--domain", dest="domains", action="append", default=[],
+                    metavar="NAME", help="a libvirt domain (name or UUID) as a guest")
+    ap.add_argument("--all-domains", action="store_true",
+                    help="every domain of the libvirt connection, running or not")
     ap.add_argument("--from", dest="lists", action="append", default=[], metavar="FILE",
                     help="read more disk images from FILE, one per line")
     ap.add_argument("--scheduler", metavar="tcp://HOST:PORT",
@@ -169,6 +180,7 @@ def fleet(argv):
     ns = parser().parse_args(argv)
     from .. import fleet as api
     from ..fleet import jobs
+    from ..fleet.guests import domain_name
     if ns.resume and not ns.output:
         raise ToolError("--resume needs --output FILE")
     if ns.timeout <= 0 or ns.retries < 0:
@@ -182,7 +194,8 @@ def fleet(argv):
     params = job_params(ns)
     guests = guest_list(ns)
     if not ns.scheduler:                # the workers here start in this directory, but
-        guests = [os.path.abspath(g) for g in guests]   # records name guests absolutely
+        guests = [g if domain_name(g) else os.path.abspath(g)   # records name images
+                  for g in guests]                              # absolutely
     if not guests:
         raise ToolError("no guest given")
     skipped = done_guests(ns.output) if ns.resume else set()
@@ -196,7 +209,8 @@ def fleet(argv):
                disable=not sys.stderr.isatty())
     try:
         for rec in api.run(todo, ns.job, scheduler=ns.scheduler, timeout=ns.timeout,
-                           retries=ns.retries, params=params, workers=ns.workers):
+                           retries=ns.retries, params=params, workers=ns.workers,
+                           libvirt_uri=ns.connect):
             writer.write(rec)
             counts[rec["status"]] = counts.get(rec["status"], 0) + 1
             bar.set_postfix(failed=counts["error"], refresh=False)
