@@ -163,6 +163,15 @@ def upload(ctx, value):
     ctx.g.upload(local, dest)
 
 
+@op("edit", "FILE:EXPR", "edit FILE with the Perl-style expression EXPR applied to each "
+    "line, as guestkit edit -e (s/REGEX/REPLACEMENT/FLAGS or $_ = \"\" if /REGEX/)")
+def edit(ctx, value):
+    from .edit import apply, check_editable, edit_file, parse_expr
+    path, expr = split(value, "edit")
+    line_edit = parse_expr(expr, "--edit")
+    edit_file(ctx.g, check_editable(ctx.g, path), lambda old: apply(line_edit, old))
+
+
 @op("write", "FILE:CONTENT", "write CONTENT into FILE")
 def write(ctx, value):
     path, content = split(value, "write")
@@ -491,6 +500,9 @@ def validate(ops):
             passwords.parse_selector(parts[-1])
         elif name in ("upload", "run", "firstboot") and not os.path.isfile(parts[0]):
             raise ToolError("--%s: %s: no such host file" % (name, parts[0]))
+        elif name == "edit":
+            from .edit import parse_expr
+            parse_expr(parts[1], "--edit")
         elif name == "copy-in" and not os.path.exists(parts[0]):
             raise ToolError("--copy-in: %s: no such host file or directory" % parts[0])
 

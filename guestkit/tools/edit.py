@@ -69,6 +69,26 @@ def write_back(g, real, data, backup):
         raise
 
 
+def parse_expr(expr, option):
+    """The LineEdit of a Perl-style EXPR (byte semantics, as Perl without "use utf8")."""
+    try:
+        return LineEdit(os.fsencode(expr).decode("latin-1"))
+    except ExprError as e:
+        raise ToolError("%s: %s" % (option, e)) from None
+
+
+def edit_file(g, real, change, backup=None):
+    """Give the bytes of the guest file REAL (a checked, canonical path) to CHANGE and
+    write back what it returns when that differs."""
+    with tempfile.TemporaryFile() as f:
+        g.download(real, "/dev/fd/%d" % f.fileno())
+        f.seek(0)
+        old = f.read()
+    new = change(old)
+    if new != old:
+        write_back(g, real, new, backup)
+
+
 def run_editor(data, editor):
     """DATA edited by the user's EDITOR in a private host file; the new bytes."""
     with tempfile.TemporaryDirectory(prefix="guestkit-edit-") as d:
@@ -97,10 +117,7 @@ def edit(argv):
     ns = ap.parse_args(argv)
     line_edit = None
     if ns.expr is not None:
-        try:                            # byte semantics, as Perl without "use utf8"
-            line_edit = LineEdit(os.fsencode(ns.expr).decode("latin-1"))
-        except ExprError as e:
-            raise ToolError("-e: %s" % e) from None
+        line_edit = parse_expr(ns.expr, "-e")
     if ns.backup is not None and (not ns.backup or "/" in ns.backup):
         raise ToolError("--backup %r: expecting an extension such as .orig (no /)"
                         % ns.backup)
@@ -113,16 +130,8 @@ def edit(argv):
     try:
         reals = [check_editable(g, path) for path in ns.files]    # all, before any write
         for real in reals:
-            with tempfile.TemporaryFile() as f:
-                g.download(real, "/dev/fd/%d" % f.fileno())
-                f.seek(0)
-                old = f.read()
-            if line_edit is not None:
-                new = apply(line_edit, old)
-            else:
-                new = run_editor(old, editor)
-            if new != old:
-                write_back(g, real, new, ns.backup)
+            edit_file(g, real, (lambda old: apply(line_edit, old)) if line_edit is not None
+                      else (lambda old: run_editor(old, editor)), ns.backup)
         g.shutdown()                    # written back before reporting success
     finally:
         g.close()

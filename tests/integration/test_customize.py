@@ -154,13 +154,13 @@ def test_dry_run_and_commands_from_file(image, work, tmp_path):
     cmds.write_text("# made by hand\nwrite /etc/motd:one\n\nappend-line /etc/motd:two\n"
                     "--chmod 0640:/etc/motd\n")
     customize("-a", work, "-q", "--commands-from-file", str(cmds),
-              "--append-line", "/etc/motd:three")
+              "--append-line", "/etc/motd:three", "--edit", "/etc/motd:s/^t(wo)$/T$1:/")
     g = guestkit.GuestFS(python_return_dict=True)
     g.add_drive_opts(work, format="raw", readonly=True)
     g.launch()
     try:
         g.mount_ro("/dev/sda1", "/")
-        assert g.cat("/etc/motd") == "one\ntwo\nthree\n"
+        assert g.cat("/etc/motd") == "one\nTwo:\nthree\n"     # --edit ran last
         assert g.stat("/etc/motd")["mode"] & 0o777 == 0o640
     finally:
         g.close()
@@ -178,6 +178,10 @@ def test_bad_values(work):
     assert r.returncode == 1 and "password:PASS" in r.stderr
     r = customize("-a", work, "--upload", "/nonexistent:/etc", check=False)
     assert r.returncode == 1 and "/nonexistent" in r.stderr
+    r = customize("-a", work, "--edit", "/etc/motd:tr/a/b/", check=False)
+    assert r.returncode == 1 and "--edit" in r.stderr and "not supported" in r.stderr
+    r = customize("-a", work, "--edit", "/etc/nonexistent:s/a/b/", check=False)
+    assert r.returncode == 1 and "/etc/nonexistent" in r.stderr
     # each failed before changing a file (only the random seed was written)
     g = guestkit.GuestFS(python_return_dict=True)
     g.add_drive_opts(work, format="raw", readonly=True)
