@@ -26,17 +26,20 @@ def run(guests, job, scheduler=None, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RE
     own = not isinstance(scheduler, distributed.Client)
     client = cluster.client(scheduler, workers) if own else scheduler
     try:
-        futures = {}
-        for guest in guests:
-            fut = client.submit(run_one, guest, job, params or {}, timeout, retries, backoff,
-                                libvirt_uri, pure=False)
-            futures[fut] = guest
-        for fut in distributed.as_completed(futures):
+        # one message for all the tasks; each result is let go (on the worker too) as
+        # soon as it is yielded, so that a long run holds only what is still running
+        futures = dict(zip(client.map(run_one, guests, job=job, params=params or {},
+                                      timeout=timeout, retries=retries, backoff=backoff,
+                                      libvirt_uri=libvirt_uri, pure=False), guests))
+        done = distributed.as_completed(list(futures))
+        for fut in done:
+            guest = futures.pop(fut)
             try:
-                yield fut.result()
+                rec = fut.result()
             except Exception as e:          # the task itself failed (a worker died...)
-                yield record.make(futures[fut], "error", 0.0, 0,
-                                  "%s: %s" % (type(e).__name__, e))
+                rec = record.make(guest, "error", 0.0, 0, "%s: %s" % (type(e).__name__, e))
+            fut.release()
+            yield rec
     finally:
         if own:
             cluster.close(client)
