@@ -139,8 +139,8 @@ def parser():
         prog=PROG, description="run one job per guest on a Dask cluster (by default one "
                                "started on this host) and print one record per guest")
     ap.add_argument("job", metavar="JOB",
-                    help="inspect, df, cat, or MODULE:FUNCTION (a function f(g, root) "
-                         "run with the guest mounted read-only)")
+                    help="inspect, apps, df, find, cat, win-reg, or MODULE:FUNCTION (a "
+                         "function f(g, root) run with the guest mounted read-only)")
     ap.add_argument("guests", nargs="*", metavar="GUEST",
                     help="disk images (paths or globs)")
     ap.add_argument("--from", dest="lists", action="append", default=[], metavar="FILE",
