@@ -42,6 +42,6 @@ fi
 if [ "${1:-}" = test ]; then
   .venv/bin/pip install -q -e '.[libvirt,test]'
 else
-  .venv/bin/pip install -q '.[libvirt,mount,fleet]'
+  .venv/bin/pip install -q '.[libvirt,mount,fleet,parquet]'
 fi
 echo "guestkit installed in $(pwd)/.venv"

@@ -185,3 +185,43 @@ def rpm_ndb(sqlite_path, d):
     with open(path, "wb") as f:
         f.write(bytes(slots) + bytes(data))
     return path
+
+
+def ext4_from_tree(d, name, files, size="16M"):
+    """A raw ext4 image D/NAME.img holding FILES, made by mke2fs -d (no appliance): FILES
+    maps guest paths to their content (str or bytes), ("symlink", TARGET) or ("fifo",)."""
+    tree = os.path.join(str(d), name + ".tree")
+    for path, content in files.items():
+        host = os.path.join(tree, path.lstrip("/"))
+        os.makedirs(os.path.dirname(host), exist_ok=True)
+        if isinstance(content, tuple) and content[0] == "symlink":
+            os.symlink(content[1], host)
+        elif isinstance(content, tuple) and content[0] == "fifo":
+            os.mkfifo(host)
+        else:
+            with open(host, "wb") as f:
+                f.write(content.encode() if isinstance(content, str) else content)
+    img = os.path.join(str(d), name + ".img")
+    subprocess.run(["mke2fs", "-q", "-t", "ext4", "-d", tree, "-F", img, size], check=True)
+    return img
+
+
+def dpkg_status(packages):
+    """/var/lib/dpkg/status text of installed PACKAGES: [(name, version, arch)]."""
+    return "".join("Package: %s\nStatus: install ok installed\nVersion: %s\n"
+                   "Architecture: %s\nDescription: %s package\n\n" % (n, v, a, n)
+                   for n, v, a in packages)
+
+
+def debian_like(d, name, distro, version, packages, files=None):
+    """An ext4 image (ext4_from_tree) that inspection takes for DISTRO VERSION, a Debian
+    family guest with the dpkg PACKAGES (dpkg_status) installed, plus FILES."""
+    tree = {"/etc/os-release": 'NAME="%s"\nID=%s\nVERSION_ID="%s"\n'
+                               % (distro.capitalize(), distro, version),
+            "/etc/hostname": name + "\n",
+            "/etc/fstab": "/dev/sda / ext4 defaults 0 1\n",
+            "/etc/debian_version": "12.5\n",
+            "/usr/bin/.keep": "",
+            "/var/lib/dpkg/status": dpkg_status(packages)}
+    tree.update(files or {})
+    return ext4_from_tree(d, name, tree)

@@ -1,5 +1,7 @@
 """run(): the fleet's Python API."""
 
+import uuid
+
 from . import cluster, jobs, record
 from .worker import run_one
 
@@ -10,13 +12,15 @@ DEFAULT_RETRIES = 2
 
 
 def run(guests, job, scheduler=None, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RETRIES,
-        params=None, workers=None, backoff=1.0, libvirt_uri=None):
+        params=None, workers=None, backoff=1.0, libvirt_uri=None, on_start=None):
     """Run JOB on each of GUESTS (image paths, or libvirt domains written ``domain:NAME``,
     looked up at LIBVIRT_URI) on Dask; yield one record per guest as each
     finishes.  JOB: "inspect", "df", "cat" (params: path, max_bytes), "module:function",
     or a function f(g, root).  SCHEDULER: a Dask scheduler's address (tcp://HOST:8786)
     or a distributed.Client; without it, a LocalCluster of WORKERS processes (by default
-    as many as this host's CPUs and memory allow) runs for the duration of the run."""
+    as many as this host's CPUs and memory allow) runs for the duration of the run.
+    ON_START(guest), if given, is called (in the client's event-loop thread) as each
+    guest's job starts on a worker (again if it is started again elsewhere)."""
     guests = [str(x) for x in guests]
     if isinstance(job, str) and ":" not in job:
         jobs.resolve(job)                   # a bad name fails here, before any work
@@ -25,12 +29,17 @@ def run(guests, job, scheduler=None, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RE
     distributed = cluster.need_dask()
     own = not isinstance(scheduler, distributed.Client)
     client = cluster.client(scheduler, workers) if own else scheduler
+    topic = None
     try:
+        if on_start is not None:
+            topic = "guestkit-fleet-%s" % uuid.uuid4().hex
+            client.subscribe_topic(topic, lambda event: on_start(event[1]))
         # one message for all the tasks; each result is let go (on the worker too) as
         # soon as it is yielded, so that a long run holds only what is still running
         futures = dict(zip(client.map(run_one, guests, job=job, params=params or {},
                                       timeout=timeout, retries=retries, backoff=backoff,
-                                      libvirt_uri=libvirt_uri, pure=False), guests))
+                                      libvirt_uri=libvirt_uri, topic=topic, pure=False),
+                           guests))
         done = distributed.as_completed(list(futures))
         for fut in done:
             guest = futures.pop(fut)
@@ -41,5 +50,7 @@ def run(guests, job, scheduler=None, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RE
             fut.release()
             yield rec
     finally:
+        if topic is not None:
+            client.unsubscribe_topic(topic)
         if own:
             cluster.close(client)

@@ -96,9 +96,24 @@ def attempt_with_deadline(guest, f, params, deadline, libvirt_uri=None):
     return box.get("result")
 
 
+def announce(topic, guest):
+    """Tell the client that GUEST's job has started on this worker (an event of TOPIC in
+    the Dask scheduler's event log, which the client subscribed to); nothing outside a
+    Dask worker."""
+    if not topic:
+        return
+    try:
+        from distributed import get_worker
+        get_worker().log_event(topic, str(guest))
+    except (ImportError, ValueError):
+        pass                            # not running on a Dask worker
+
+
 def run_one(guest, job, params=None, timeout=600.0, retries=2, backoff=1.0,
-            libvirt_uri=None):
-    """The record of JOB on GUEST (an image path or ``domain:NAME``); never raises."""
+            libvirt_uri=None, topic=None):
+    """The record of JOB on GUEST (an image path or ``domain:NAME``); never raises.
+    TOPIC: see announce."""
+    announce(topic, guest)
     start = time.monotonic()
     deadline = start + timeout
     tries = [0]

@@ -1,5 +1,6 @@
 """``guestkit fleet``: one job per guest across a Dask cluster (guestkit.fleet), one
-record per guest as JSON lines or CSV, a summary on standard error."""
+record per guest as JSON lines, CSV or Parquet; a progress bar (on a terminal) and a
+summary table on standard error."""
 
 import argparse
 import csv
@@ -42,8 +43,12 @@ def guest_list(ns):
     return out
 
 
-def done_guests(path):
-    """The guests that already have a record in the output file PATH (JSON lines or CSV)."""
+def done_guests(path, parquet=False):
+    """The guests that already have a record in the output file PATH (JSON lines, CSV or,
+    with PARQUET, Parquet)."""
+    if parquet:
+        from ..fleet import parquet as pq
+        return pq.done_guests(path)
     try:
         with open(path, newline="") as f:
             text = f.read()
@@ -72,19 +77,32 @@ class Writer:
 
     def __init__(self, out, as_csv, header):
         from ..fleet import FIELDS
-        self.out, self.fields = out, FIELDS
+        self.out = out
         self.csv = csv.writer(out, lineterminator="\n") if as_csv else None
         if self.csv is not None and header:
             self.csv.writerow(FIELDS)
 
     def write(self, rec):
+        from ..fleet.record import flat
         if self.csv is None:
             self.out.write(json.dumps(rec, ensure_ascii=False, sort_keys=False) + "\n")
         else:
-            self.csv.writerow(["" if rec[k] is None else
-                               json.dumps(rec[k], ensure_ascii=False) if k == "result" else
-                               rec[k] for k in self.fields])
+            self.csv.writerow(["" if v is None else v for v in flat(rec)])
         self.out.flush()
+
+    def close(self):
+        if self.out is not sys.stdout:
+            self.out.close()
+
+
+def open_writer(ns):
+    """Where the records go: a Writer (standard output or --output), or with --parquet a
+    fleet.parquet.ParquetWriter."""
+    if ns.parquet:
+        from ..fleet import parquet
+        return parquet.ParquetWriter(ns.parquet, keep=ns.resume)
+    out, header = open_output(ns)
+    return Writer(out, ns.csv, header)
 
 
 def open_output(ns):
@@ -126,8 +144,8 @@ def parser():
         prog=PROG, description="run one job per guest on a Dask cluster (by default one "
                                "started on this host) and print one record per guest")
     ap.add_argument("job", metavar="JOB",
-                    help="inspect, df, cat, or MODULE:FUNCTION (a function f(g, root) "
-                         "run with the guest mounted read-only)")
+                    help="inspect, apps, df, find, cat, win-reg, or MODULE:FUNCTION (a "
+                         "function f(g, root) run with the guest mounted read-only)")
     ap.add_argument("guests", nargs="*", metavar="GUEST",
                     help="disk images (paths or globs), or libvirt domains as domain:NAME")
     ap.add_argument("-c", "--connect", metavar="URI",
@@ -161,10 +179,36 @@ def parser():
                     help="inspect: leave out the installed applications")
     ap.add_argument("--no-icon", action="store_true", help="inspect: leave out the icon")
     ap.add_argument("--inodes", action="store_true", help="df: inodes instead of blocks")
+    ap.add_argument("--parquet", metavar="FILE",
+                    help="write the records to the Parquet file FILE (CSV's columns; "
+                         "needs pyarrow: pip install 'guestkit[parquet]')")
+    ap.add_argument("--name", dest="names", action="append", default=[], metavar="PATTERN",
+                    help="apps: only applications whose name has PATTERN (a glob if it has "
+                         "* ? or [, else a substring; no case; may be repeated)")
+    ap.add_argument("--version-range", metavar="SPEC",
+                    help="apps: only versions in SPEC, e.g. '>=3.0,<3.0.7' (OPs >= > <= < "
+                         "= !=; compared as the guest's package format does)")
+    ap.add_argument("--pattern", metavar="GLOB",
+                    help="find: names (or, with a /, whole paths) matching GLOB")
+    ap.add_argument("--dir", default="/", metavar="DIR",
+                    help="find: the directory searched (default %(default)s)")
+    ap.add_argument("--size", action="store_true",
+                    help="find: each match's type and size (symlinks not followed)")
+    ap.add_argument("--checksum", nargs="?", const="sha256", metavar="TYPE",
+                    help="find: each regular file's checksum (sha256 without TYPE; write "
+                         "--checksum=TYPE)")
+    ap.add_argument("--max-matches", type=int, default=1000, metavar="N",
+                    help="find: at most N paths (default %(default)s; more is "
+                         "\"truncated\": true)")
+    ap.add_argument("--key", metavar="KEY",
+                    help="win-reg: the registry key, e.g. 'HKLM\\SOFTWARE\\Microsoft'")
+    ap.add_argument("--value", metavar="NAME",
+                    help="win-reg: only this value of the key (@ for the default one)")
     return ap
 
 
 def job_params(ns):
+    from ..fleet import jobs, versions
     if ns.job == "cat":
         if not ns.path:
             raise ToolError("the cat job needs --path")
@@ -173,16 +217,39 @@ def job_params(ns):
         return {"applications": not ns.no_applications, "icon": not ns.no_icon}
     if ns.job == "df":
         return {"inodes": ns.inodes}
+    if ns.job == "apps":
+        if ns.version_range:
+            try:
+                versions.parse_range(ns.version_range)
+            except ValueError as e:
+                raise ToolError("--version-range %s" % e) from None
+        return {"names": ns.names, "version_range": ns.version_range}
+    if ns.job == "find":
+        if not ns.pattern:
+            raise ToolError("the find job needs --pattern")
+        if ns.checksum and ns.checksum not in jobs.CHECKSUM_TYPES:
+            raise ToolError("--checksum %s: not a checksum type (%s; write --checksum=TYPE)"
+                            % (ns.checksum, ", ".join(jobs.CHECKSUM_TYPES)))
+        if ns.max_matches < 1:
+            raise ToolError("--max-matches must be at least 1")
+        return {"pattern": ns.pattern, "directory": ns.dir, "size": ns.size,
+                "checksum": ns.checksum, "max_matches": ns.max_matches}
+    if ns.job == "win-reg":
+        if not ns.key:
+            raise ToolError("the win-reg job needs --key")
+        return {"key": ns.key, "value": ns.value}
     return {}
 
 
 def fleet(argv):
     ns = parser().parse_args(argv)
     from .. import fleet as api
-    from ..fleet import jobs
+    from ..fleet import jobs, report
     from ..fleet.guests import domain_name
-    if ns.resume and not ns.output:
-        raise ToolError("--resume needs --output FILE")
+    if ns.resume and not (ns.output or ns.parquet):
+        raise ToolError("--resume needs --output FILE or --parquet FILE")
+    if ns.parquet and (ns.output or ns.csv):
+        raise ToolError("--parquet FILE is the output: not with --output or --csv")
     if ns.timeout <= 0 or ns.retries < 0:
         raise ToolError("--timeout must be positive and --retries at least 0")
     if ":" in ns.job:
@@ -198,38 +265,38 @@ def fleet(argv):
                   for g in guests]                              # absolutely
     if not guests:
         raise ToolError("no guest given")
-    skipped = done_guests(ns.output) if ns.resume else set()
-    todo = [g for g in guests if g not in skipped]
-    out, header = open_output(ns)
-    writer = Writer(out, ns.csv, header)
-    counts = {"ok": 0, "error": 0}
+    try:
+        skipped = done_guests(ns.parquet or ns.output, bool(ns.parquet)) if ns.resume \
+            else set()
+        todo = [g for g in guests if g not in skipped]
+        writer = open_writer(ns)
+    except RuntimeError as e:           # no pyarrow
+        raise ToolError(str(e)) from None
+    summary = report.Summary()
     start = time.monotonic()
-    from tqdm import tqdm
-    bar = tqdm(total=len(todo), unit="guest", file=sys.stderr, leave=False,
-               disable=not sys.stderr.isatty())
+    progress = report.Progress(len(todo), sys.stderr)
     try:
         for rec in api.run(todo, ns.job, scheduler=ns.scheduler, timeout=ns.timeout,
                            retries=ns.retries, params=params, workers=ns.workers,
-                           libvirt_uri=ns.connect):
+                           libvirt_uri=ns.connect, on_start=progress.started):
             writer.write(rec)
-            counts[rec["status"]] = counts.get(rec["status"], 0) + 1
-            bar.set_postfix(failed=counts["error"], refresh=False)
-            bar.update(1)
+            summary.add(rec)
+            progress.finished(rec)
     except RuntimeError as e:
         if "Dask" in str(e):
             raise ToolError(str(e)) from None
         raise
     finally:
-        bar.close()
-        if out is not sys.stdout:
-            out.close()
+        progress.close()
+        writer.close()
     elapsed = time.monotonic() - start
     rate = 60.0 * len(todo) / elapsed if elapsed > 0 else 0.0
+    failed = len(todo) - summary.counts["ok"]
     sys.stderr.write("%s: %d guests: %d ok, %d failed, %d skipped (already done) in %.1f s "
-                     "(%.1f guests/min)\n" % (PROG, len(guests), counts["ok"],
-                                              counts["error"], len(guests) - len(todo),
-                                              elapsed, rate))
-    return 0 if counts["error"] == 0 else 1
+                     "(%.1f guests/min)\n" % (PROG, len(guests), summary.counts["ok"],
+                                              failed, len(guests) - len(todo), elapsed, rate))
+    sys.stderr.write(summary.table(elapsed, len(guests) - len(todo)))
+    return 0 if failed == 0 else 1
 
 
 def main(argv):

@@ -52,14 +52,18 @@ def describe(g, root, applications=True, icon=True):
     if drives:
         os_["drive_mappings"] = [{"name": k, "dev": v} for k, v in sorted(drives.items())]
     if applications:
-        os_["applications"] = [
-            {tag: a[f] for tag, f in APP_FIELDS if a[f] not in ("", 0) or tag == "name"}
-            for a in g.inspect_list_applications2(root)]
+        os_["applications"] = list_applications(g, root)
     if icon:
         png = g.inspect_get_icon(root, favicon=False, highquality=True)
         if png:
             os_["icon"] = base64.b64encode(png).decode()
     return os_
+
+
+def list_applications(g, root):
+    """ROOT's installed applications, each a dict of the APP_FIELDS it has (name always)."""
+    return [{tag: a[f] for tag, f in APP_FIELDS if a[f] not in ("", 0) or tag == "name"}
+            for a in g.inspect_list_applications2(root)]
 
 
 def filesystem(g, dev):

@@ -202,25 +202,35 @@ def export(g, node, prefix, out, printable):
         stack.append([c for _, c in children])
 
 
+def decode_value(t, data):
+    """A value of type T as hivexget reads it: strings as text, DWORDs and QWORDs as
+    numbers, multi-strings as a list, any other type as its export text."""
+    if t in (REG_SZ, REG_EXPAND_SZ, 6):
+        return data.decode("utf-16-le", "replace").split("\0", 1)[0]
+    if t == REG_DWORD and len(data) == 4:
+        return int.from_bytes(data, "little", signed=True)
+    if t == 5 and len(data) == 4:
+        return int.from_bytes(data, "big", signed=True)
+    if t == REG_QWORD and len(data) == 8:
+        return int.from_bytes(data, "little", signed=True)
+    if t == REG_MULTI_SZ:
+        return [s for s in data.decode("utf-16-le", "replace").split("\0") if s]
+    text = _data_text(t, data, False)
+    return text.decode("utf-8", "surrogateescape") if isinstance(text, bytes) else text
+
+
+def read_value(g, vh):
+    """(type, decoded value) of the value handle VH."""
+    t = g.hivex_value_type(vh)
+    return t, decode_value(t, bytes(g.hivex_value_value(vh)))
+
+
 def print_value(g, node, name, out):
     vh = g.hivex_node_get_value(node, "" if name == "@" else name)
     if not vh:
         raise ToolError("%s: no such value" % name)
-    t, data = g.hivex_value_type(vh), bytes(g.hivex_value_value(vh))
-    if t in (REG_SZ, REG_EXPAND_SZ, 6):
-        text = data.decode("utf-16-le", "replace").split("\0", 1)[0]
-    elif t == REG_DWORD and len(data) == 4:
-        text = str(int.from_bytes(data, "little", signed=True))
-    elif t == 5 and len(data) == 4:
-        text = str(int.from_bytes(data, "big", signed=True))
-    elif t == REG_QWORD and len(data) == 8:
-        text = str(int.from_bytes(data, "little", signed=True))
-    elif t == REG_MULTI_SZ:
-        text = "\n".join(s for s in data.decode("utf-16-le", "replace").split("\0") if s)
-    else:
-        text = _data_text(t, data, False)
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "surrogateescape")
+    value = read_value(g, vh)[1]
+    text = "\n".join(value) if isinstance(value, list) else str(value)
     out.write((text + "\n").encode("utf-8", "surrogateescape"))
 
 
