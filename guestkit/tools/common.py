@@ -26,6 +26,52 @@ class _Drive(argparse.Action):
         ns.drives.append((kind, value, ns.format if kind == "a" else None))
 
 
+class _Scratch(argparse.Action):
+    """--scratch[=N]: N blank disks (default 1), in command-line order among -a and -d."""
+
+    def __call__(self, parser, ns, value, option=None):
+        try:
+            count = 1 if value is None else int(value)
+        except ValueError:
+            count = 0
+        if count < 1:
+            parser.error("--scratch: expected a number of disks of at least 1, got %r"
+                         % value)
+        ns.drives.append(("scratch", count, None))
+
+
+#: the size of each --scratch disk (sparse), as virt-rescue gives
+SCRATCH_SIZE = 10 << 30
+
+
+def add_scratch_option(ap):
+    ap.add_argument("--scratch", action=_Scratch, nargs="?", metavar="N",
+                    help="add N blank scratch disks (default 1, %d GiB each, deleted at the "
+                         "end)" % (SCRATCH_SIZE >> 30))
+
+
+def add_appliance_options(ap, memsize=("--memsize",),
+                          network_help="give the appliance a network (user-mode networking)"):
+    """--network, --memsize (or the names MEMSIZE), --smp: what the appliance is given
+    (applied by appliance_setup)."""
+    ap.add_argument("--network", dest="network", action="store_true", default=None,
+                    help=network_help)
+    ap.add_argument(*memsize, dest="memsize", type=int, metavar="MB",
+                    help="appliance memory")
+    ap.add_argument("--smp", type=int, metavar="N", help="appliance virtual CPUs")
+
+
+def appliance_setup(g, ns):
+    """Apply the options add_appliance_options added (and --append, if the tool has it)."""
+    g.set_network(bool(ns.network))
+    if ns.memsize:
+        g.set_memsize(ns.memsize)
+    if ns.smp:
+        g.set_smp(ns.smp)
+    if getattr(ns, "append", None):
+        g.set_append(ns.append)
+
+
 class _Format(argparse.Action):
     def __call__(self, parser, ns, value, option=None):
         ns.format = None if value in (None, "", "auto") else value
@@ -174,14 +220,15 @@ def parser_from(body):
     raise RuntimeError("%r does not parse its arguments with argparse" % body)
 
 
-def open_guest(ns, mount=False, setup=None, pgroup=False, keys=None):
+def open_guest(ns, mount=False, setup=None, pgroup=False, keys=None, encrypted=True):
     """A launched handle on the guest the options name (read-only unless ns.readonly is
     False), its encrypted devices opened; MOUNT: its filesystems mounted, the -m ones or
     else where inspection says the operating system mounts them.  SETUP(g), when given,
     configures the handle before the launch (network, memory...).  PGROUP: qemu runs in a
     process group of its own (a Ctrl-C on the terminal reaches the tool only, which then
     shuts the appliance down itself).  KEYS: a Keys to reuse (a tool that opens the guest
-    again asks for each passphrase once)."""
+    again asks for each passphrase once).  Without ENCRYPTED, encrypted devices are left
+    as they are (the scan for them takes seconds on a slow machine)."""
     if not ns.drives:
         raise ToolError("no disk given: use -a IMAGE or -d GUEST")
     readonly = getattr(ns, "readonly", True)
@@ -197,13 +244,17 @@ def open_guest(ns, mount=False, setup=None, pgroup=False, keys=None):
         for kind, name, fmt in ns.drives:
             if kind == "a":
                 g.add_drive_opts(name, readonly=readonly, **({"format": fmt} if fmt else {}))
+            elif kind == "scratch":
+                for _ in range(name):
+                    g.add_drive_scratch(SCRATCH_SIZE)
             else:
                 g.add_domain(name, readonly=readonly,
                              **({"libvirturi": ns.connect} if ns.connect else {}))
         if setup is not None:
             setup(g)
         g.launch()
-        open_encrypted(g, keys or Keys(ns))
+        if encrypted:
+            open_encrypted(g, keys or Keys(ns))
         if mount:
             mount_guest(g, ns, readonly)
     except BaseException:
