@@ -143,11 +143,12 @@ class _Mount(argparse.Action):
 
 
 def guest_parser(prog, description, mounts=False, writable=False, add_help=True,
-                 drives=True):
+                 drives=True, rw_letters=False):
     """An ArgumentParser with the shared guest and key options; MOUNTS adds -m (the guest
     is otherwise mounted as inspection finds it), WRITABLE adds --ro/--rw; without
     ADD_HELP, -h is the tool's own (human-readable sizes) and only --help shows help;
-    without DRIVES, the tool names its disks itself (no -a, -d, -c)."""
+    without DRIVES, the tool names its disks itself (no -a, -d, -c); RW_LETTERS: -r and -w
+    stand for --ro and --rw too."""
     ap = argparse.ArgumentParser(prog=prog, description=description, add_help=add_help)
     ap.set_defaults(drives=[], format=None, mounts=[], readonly=not writable)
     if mounts:
@@ -155,9 +156,10 @@ def guest_parser(prog, description, mounts=False, writable=False, add_help=True,
                         help="mount DEV on MNT (default /) instead of the filesystems "
                              "inspection finds; repeatable")
     if writable:
-        ap.add_argument("--ro", dest="readonly", action="store_true",
-                        help="open the disks read-only")
-        ap.add_argument("--rw", dest="readonly", action="store_false",
+        ap.add_argument(*(("-r",) if rw_letters else ()), "--ro", dest="readonly",
+                        action="store_true", help="open the disks read-only")
+        ap.add_argument(*(("-w",) if rw_letters else ()), "--rw", dest="readonly",
+                        action="store_false",
                         help="open the disks for writing (the default of this tool)")
     if drives:
         ap.add_argument("-a", "--add", action=_Drive, metavar="IMAGE",
@@ -229,11 +231,12 @@ def open_guest(ns, mount=False, setup=None, pgroup=False, keys=None, encrypted=T
     shuts the appliance down itself).  KEYS: a Keys to reuse (a tool that opens the guest
     again asks for each passphrase once).  Without ENCRYPTED, encrypted devices are left
     as they are (the scan for them takes seconds on a slow machine)."""
-    if not ns.drives:
-        raise ToolError("no disk given: use -a IMAGE or -d GUEST")
     readonly = getattr(ns, "readonly", True)
     g = guestkit.GuestFS(python_return_dict=True)
     try:
+        if not ns.drives and not g.get_backend().startswith("remote"):
+            # a remote server has the disks it was started with: none are added here
+            raise ToolError("no disk given: use -a IMAGE or -d GUEST")
         g.set_verbose(ns.verbose)
         g.set_trace(ns.trace)
         if pgroup:

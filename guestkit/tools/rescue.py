@@ -4,7 +4,6 @@ hand), on this terminal or on the pipes the tool is given; the tool ends with th
 exit status and shuts the appliance down.  The disks are writable unless --ro, as
 virt-rescue's."""
 
-import argparse
 import os
 import sys
 
@@ -17,9 +16,7 @@ PROG = "guestkit rescue"
 
 def _parser():
     ap = guest_parser(PROG, "a rescue shell inside the appliance, on a guest's disks, as "
-                            "virt-rescue gives", mounts=True, writable=True)
-    ap.add_argument("-r", dest="readonly", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("-w", dest="readonly", action="store_false", help=argparse.SUPPRESS)
+                            "virt-rescue gives", mounts=True, writable=True, rw_letters=True)
     ap.add_argument("-i", "--inspector", action="store_true",
                     help="mount the guest's filesystems under /sysroot as its operating "
                          "system mounts them (found by inspection)")

@@ -16,7 +16,7 @@ import pytest
 
 import guestkit
 from tests.conftest import make_image
-from tests.helpers import sha256_file
+from tests.helpers import served_appliance, sha256_file
 
 HELLO = b"hello from the guest\n"
 PROMPT = b"><rescue> "
@@ -176,3 +176,16 @@ def test_terminal_session(image):
             p.kill()
         os.close(master)
         os.close(slave)
+
+
+def test_over_the_remote_backend(image, tmp_path):
+    """The session runs over the daemon's channel, so a served appliance gives it too, and
+    serves calls again after it."""
+    sock = str(tmp_path / "serve.sock")
+    with served_appliance(sock, "--format=raw", "-a", image):
+        env = dict(os.environ, GUESTKIT_BACKEND="remote:unix:" + sock)
+        for status in (4, 5):
+            r = subprocess.run([sys.executable, "-m", "guestkit.cli", "rescue"], env=env,
+                               input=b"ls /dev/sd*\nexit %d\n" % status, capture_output=True,
+                               timeout=120)
+            assert (r.returncode, r.stdout) == (status, b"/dev/sda\n/dev/sda1\n"), r.stderr
