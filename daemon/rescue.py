@@ -97,29 +97,29 @@ class _Shell:
         self.exited = os.pidfd_open(self.pid)
         self.pending = bytearray()              # keys the shell has not read yet
         self.input_closed = False
+        self.eof = False                        # the library's input ended (no terminal)
         self.status = None
 
     def feed(self):
-        """Write what the shell can take of the pending keys."""
-        if not self.pending or self.input_closed:
-            self.pending.clear()
-            return
-        try:
-            n = os.write(self.input, self.pending[:65536])
-        except BlockingIOError:
-            return
-        except OSError:                         # the shell closed its input: keys are lost
-            self.pending.clear()
-            return
-        del self.pending[:n]
+        """Write what the shell can take of the pending keys; after EOF, once they are all
+        written, close its input."""
+        if self.pending and not self.input_closed:
+            try:
+                del self.pending[:os.write(self.input, self.pending[:65536])]
+            except BlockingIOError:
+                return
+            except OSError:                     # the shell closed its input: keys are lost
+                self.pending.clear()
+        if not self.pending and self.eof and not self.input_closed:
+            self.input_closed = True
+            os.close(self.input)
 
     def end_input(self):
         if self.tty:                            # the end-of-file character of the terminal
             self.pending += bytes([termios.tcgetattr(self.input)[6][termios.VEOF]])
-        elif not self.input_closed:
-            self.input_closed = True
-            self.pending.clear()
-            os.close(self.input)
+        else:
+            self.eof = True
+        self.feed()
 
     def signal(self, signum):
         """SIGNUM to the foreground job of the terminal, or to the shell's process group."""
@@ -228,6 +228,8 @@ def _session(server, shell):
             if len(shell.pending) < IN_LIMIT:
                 rlist.append(server.rfd)
         wlist = [shell.input] if shell.pending and not shell.input_closed else []
+        if shell.input_closed:
+            shell.pending.clear()
         if server.reader.buffered() and len(shell.pending) < IN_LIMIT and alive:
             r, w = [server.rfd], []
         else:

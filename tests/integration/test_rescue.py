@@ -59,12 +59,14 @@ def test_piped_commands_and_exit_status(image):
 
 
 def test_scratch_disks_and_end_of_input(image):
-    """--scratch=2 adds two blank 10 GiB disks after the image; the end of the input ends
-    the shell, with the last command's status."""
+    """--scratch=2 adds two blank 10 GiB disks after the image; a long input reaches the
+    shell whole, its end ends the shell, with the last command's status."""
+    many = b"".join(b"echo %d\n" % i for i in range(20000))
     r = rescue("--ro", "-a", image, "--scratch=2",
-               stdin=b"ls /dev/sd?\nblockdev --getsize64 /dev/sdc\nfalse")
+               stdin=b"ls /dev/sd?\nblockdev --getsize64 /dev/sdc\n" + many + b"false")
     assert r.returncode == 1, r.stderr
-    assert r.stdout == b"/dev/sda\n/dev/sdb\n/dev/sdc\n%d\n" % (10 << 30)
+    assert r.stdout == b"/dev/sda\n/dev/sdb\n/dev/sdc\n%d\n" % (10 << 30) + \
+        b"".join(b"%d\n" % i for i in range(20000))
 
 
 def test_inspector_mounts_the_guest_at_sysroot(image):
