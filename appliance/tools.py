@@ -35,6 +35,7 @@ grub-install grub-probe grub-mkimage grub-editenv mkfs.f2fs resize.f2fs fsck.f2f
 clevis
 setfiles yara yarac
 dmesg
+stty ps free kill less clear lsblk
 btrfs-image ntfscat ntfs-3g.probe ldmtool
 """.split()
 
@@ -68,6 +69,7 @@ EXTRA_LIB_GLOBS = [
 # whole directories of data files (every regular file under them)
 DATA_DIRS = [
     "/usr/share/augeas/lenses",                      # libaugeas's standard lenses
+    "/lib/terminfo",                                 # guestkit rescue: the shell's terminal
 ]
 
 

@@ -18,6 +18,8 @@ Frame types:
     CANCEL    either way, inside a stream: the sender gives up the stream
     LOG       daemon -> library: UTF-8 text for verbose mode
     AUTH      library -> listening server, first frame on TCP: JSON {"token": "..."}
+    TTY       either way, only inside a rescue session (internal_rescue, below): one
+              terminal message, a kind byte and its body
 
 A listening server (guestkitd --listen, guestkit serve) may answer a new connection with an
 ERROR frame of serial 0 instead of HELLO: busy, or authentication failed.
@@ -25,6 +27,13 @@ ERROR frame of serial 0 instead of HELLO: busy, or authentication failed.
 Every length is bounded (MAX_FRAME); JSON payloads are bounded more tightly (MAX_JSON).  A
 frame that breaks a rule raises ProtocolError and the session is over: the reader never
 waits for bytes that a wrong length promised.
+
+A rescue session (guestkit rescue) takes the stream over between its CALL and its REPLY:
+the library sends TTY messages IN (keys), WINCH (>HH rows, cols), EOF, SIGNAL (one byte:
+the signal number), SYSRQ (one byte), HANGUP; the daemon sends OUT and ERR (the shell's
+output), then EXIT (>i status) once the shell has ended.  The library answers EXIT with
+END and sends nothing more; the daemon reads up to that END, then sends the REPLY (the
+status).  A message's body is at most TTY_DATA bytes.
 
 Bytes values inside JSON are carried as {"$b": "<base64>"}; strings that are not valid
 UTF-8 (guest file names) travel as surrogate-escaped str, which JSON keeps intact.
@@ -38,10 +47,10 @@ import struct
 MAGIC = "guestkitd"
 VERSION = 1
 
-HELLO, CALL, REPLY, ERROR, PROGRESS, CHUNK, CANCEL, LOG, AUTH = range(1, 10)
+HELLO, CALL, REPLY, ERROR, PROGRESS, CHUNK, CANCEL, LOG, AUTH, TTY = range(1, 11)
 TYPE_NAMES = {HELLO: "HELLO", CALL: "CALL", REPLY: "REPLY", ERROR: "ERROR",
               PROGRESS: "PROGRESS", CHUNK: "CHUNK", CANCEL: "CANCEL", LOG: "LOG",
-              AUTH: "AUTH"}
+              AUTH: "AUTH", TTY: "TTY"}
 
 #: largest stream chunk a sender produces
 CHUNK_SIZE = 1 << 20
@@ -304,3 +313,60 @@ class FrameReader:
         if expect is not None and ftype not in expect:
             raise ProtocolError("unexpected %s frame" % TYPE_NAMES[ftype])
         return ftype, obj
+
+
+# ---- rescue sessions: TTY messages ---------------------------------------------------------
+
+#: TTY message kinds, library -> daemon
+TTY_IN, TTY_WINCH, TTY_EOF, TTY_SIGNAL, TTY_SYSRQ, TTY_HANGUP, TTY_END = b"iweSyhq"
+#: TTY message kinds, daemon -> library
+TTY_OUT, TTY_ERR, TTY_EXIT = b"orx"
+#: the largest body of a TTY message
+TTY_DATA = 64 << 10
+#: the signals a library may send to the shell's foreground job
+TTY_SIGNALS = (1, 2, 3, 15, 20)          # HUP, INT, QUIT, TERM, TSTP
+#: the magic SysRq keys a library may send: s (sync), u (remount read-only)
+TTY_SYSRQ_KEYS = b"su"
+_TTY_BODY = {TTY_IN: None, TTY_OUT: None, TTY_ERR: None, TTY_WINCH: struct.Struct(">HH"),
+             TTY_EXIT: struct.Struct(">i"), TTY_SIGNAL: struct.Struct(">B"),
+             TTY_SYSRQ: struct.Struct(">B"), TTY_EOF: b"", TTY_HANGUP: b"", TTY_END: b""}
+
+
+def tty_message(kind, *values):
+    """The payload of a TTY frame: KIND and its body (bytes for IN/OUT/ERR, else the
+    numbers its format holds)."""
+    fmt = _TTY_BODY[kind]
+    if fmt is None:
+        (body,) = values
+    elif isinstance(fmt, struct.Struct):
+        body = fmt.pack(*values)
+    else:
+        body = b""
+    return bytes((kind,)) + bytes(body)
+
+
+def parse_tty(payload, allowed):
+    """(kind, value) of a TTY frame's PAYLOAD, KIND one of ALLOWED (bytes of kinds): value
+    is the data for IN/OUT/ERR, a tuple of numbers for WINCH, the number for EXIT, SIGNAL,
+    SYSRQ, None for the others.  Anything else raises ProtocolError."""
+    if not payload or payload[0] not in allowed:
+        raise ProtocolError("unexpected TTY message %r" % bytes(payload[:1]))
+    kind, body = payload[0], payload[1:]
+    fmt = _TTY_BODY[kind]
+    if len(body) > TTY_DATA:
+        raise ProtocolError("TTY message of %d bytes exceeds the limit of %d"
+                            % (len(body), TTY_DATA))
+    if fmt is None:
+        return kind, bytes(body)
+    size = fmt.size if isinstance(fmt, struct.Struct) else 0
+    if len(body) != size:
+        raise ProtocolError("TTY message %r of %d bytes instead of %d"
+                            % (chr(kind), len(body), size))
+    if not size:
+        return kind, None
+    values = fmt.unpack(body)
+    if kind == TTY_SIGNAL and values[0] not in TTY_SIGNALS:
+        raise ProtocolError("signal %d may not be sent to a rescue shell" % values[0])
+    if kind == TTY_SYSRQ and values[0] not in TTY_SYSRQ_KEYS:
+        raise ProtocolError("SysRq key %d is not allowed" % values[0])
+    return kind, values if len(values) > 1 else values[0]

@@ -22,7 +22,7 @@ HANDLER_MODULES = ("system", "devices", "filesystems", "partitions", "mounts", "
                    "archive", "rsync", "inspection", "hivex", "restore", "hotplug",
                    "devmount", "fileops", "extfs", "bootloader",
                    "augeas", "inotify", "journal", "selinux", "yara", "debugging")
-HANDLER_MODULES += ("btrfs", "ldm", "ntfs")
+HANDLER_MODULES += ("btrfs", "ldm", "ntfs", "rescue")
 
 
 class Cancelled(Exception):
@@ -237,8 +237,9 @@ class Server:
             except P.PeerClosed:
                 return
             if ftype != P.CALL:
-                if ftype in (P.CANCEL, P.CHUNK):
-                    continue                     # a late cancel after a finished stream
+                if ftype in (P.CANCEL, P.CHUNK, P.TTY):
+                    # a late cancel after a finished stream, keys after a failed rescue
+                    continue
                 raise P.ProtocolError("expected a CALL frame, got %s" % P.TYPE_NAMES[ftype])
             handle_call(loads(payload))
             if self.state.get("exit"):

@@ -5,6 +5,7 @@ guestkit.daemon.protocol, replies must match the call's serial, and a broken or 
 stream ends the session with an Error instead of a hang.
 """
 
+import contextlib
 import os
 import re
 import select
@@ -178,12 +179,9 @@ class Client:
                 fd = out.fd
         except OSError as e:
             raise _HostFileError(upload if upload is not None else download, e) from None
-        with self._lock:
+        with self._lock, self._broken_session_ends(name):
             self._ret = ret                 # the reply this call expects (under the lock)
-            self.serial = (self.serial + 1) & 0x7FFFFFFF
-            serial = self.serial
-            if self.cancel_requested.is_set():
-                self.cancel_requested.clear()
+            serial = self._next_serial()
             self._last_progress = None
             self._upload_size = None
             self._pending = None
@@ -213,15 +211,6 @@ class Client:
                     out.commit()
                     return result
                 return self._reply(serial, name)
-            except P.ProtocolError as e:
-                self.lost = str(e)
-                raise SessionLost("%s: %s" % (name, e)) from None
-            except Error:
-                raise
-            except BaseException:
-                # interrupted in the middle of a call (^C): the stream is out of step
-                self.lost = "a call was interrupted"
-                raise
             finally:
                 self._upload_size = None
                 self._pending = None
@@ -229,6 +218,40 @@ class Client:
                     os.close(fd)
                 if out is not None:
                     out.abort()                 # nothing once committed
+
+    def takeover(self, name, optargs, body):
+        """Run the internal action NAME whose call takes the channel over until its reply
+        (a rescue session): BODY(serial) speaks with the daemon through self.reader and
+        self.sock, and returns the call's result.  A broken protocol or an interruption
+        ends the session as for any call."""
+        if self.lost:
+            raise SessionLost("the appliance is gone: %s" % self.lost)
+        with self._lock, self._broken_session_ends(name):
+            self._ret = None                # the body checks the reply itself
+            serial = self._next_serial()
+            self._send(P.CALL, P.dumps_call(serial, name, [], optargs))
+            return body(serial)
+
+    def _next_serial(self):
+        self.serial = (self.serial + 1) & 0x7FFFFFFF
+        if self.cancel_requested.is_set():
+            self.cancel_requested.clear()
+        return self.serial
+
+    @contextlib.contextmanager
+    def _broken_session_ends(self, name):
+        """A broken protocol, or an interruption in the middle of a call (^C), leaves the
+        stream out of step: the session is lost."""
+        try:
+            yield
+        except P.ProtocolError as e:
+            self.lost = str(e)
+            raise SessionLost("%s: %s" % (name, e)) from None
+        except Error:
+            raise
+        except BaseException:
+            self.lost = "a call was interrupted"
+            raise
 
     # -- replies --
     def _reply(self, serial, name, uploading=False):

@@ -14,6 +14,8 @@ PKGS=(
   scrub squashfs-tools syslinux extlinux mtools grub-pc-bin f2fs-tools
   libaugeas0 augeas-lenses libsystemd0 yara policycoreutils
   ldmtool
+  # guestkit rescue's shell: ps/free/kill, less, clear and the terminal descriptions
+  procps less ncurses-bin ncurses-base
   # building the Python package and libvirt-python
   python3 python3-venv python3-dev gcc pkg-config libvirt-dev
   # libvirt backend

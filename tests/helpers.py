@@ -140,3 +140,22 @@ def rsync_daemon(d):
     finally:
         p.terminate()
         p.wait(10)
+
+
+@contextlib.contextmanager
+def served_appliance(sock, *args):
+    """`guestkit serve ARGS --listen unix:SOCK` running inside the block, once it listens."""
+    import sys
+    p = subprocess.Popen([sys.executable, "-m", "guestkit.cli", "serve"] + list(args) +
+                         ["--listen", "unix:" + sock],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(sock):
+            assert p.poll() is None, p.stderr.read().decode()
+            assert time.monotonic() < deadline, "guestkit serve never listened"
+            time.sleep(0.1)
+        yield p
+    finally:
+        p.terminate()
+        p.wait(30)

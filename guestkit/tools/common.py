@@ -26,6 +26,52 @@ class _Drive(argparse.Action):
         ns.drives.append((kind, value, ns.format if kind == "a" else None))
 
 
+class _Scratch(argparse.Action):
+    """--scratch[=N]: N blank disks (default 1), in command-line order among -a and -d."""
+
+    def __call__(self, parser, ns, value, option=None):
+        try:
+            count = 1 if value is None else int(value)
+        except ValueError:
+            count = 0
+        if count < 1:
+            parser.error("--scratch: expected a number of disks of at least 1, got %r"
+                         % value)
+        ns.drives.append(("scratch", count, None))
+
+
+#: the size of each --scratch disk (sparse), as virt-rescue gives
+SCRATCH_SIZE = 10 << 30
+
+
+def add_scratch_option(ap):
+    ap.add_argument("--scratch", action=_Scratch, nargs="?", metavar="N",
+                    help="add N blank scratch disks (default 1, %d GiB each, deleted at the "
+                         "end)" % (SCRATCH_SIZE >> 30))
+
+
+def add_appliance_options(ap, memsize=("--memsize",),
+                          network_help="give the appliance a network (user-mode networking)"):
+    """--network, --memsize (or the names MEMSIZE), --smp: what the appliance is given
+    (applied by appliance_setup)."""
+    ap.add_argument("--network", dest="network", action="store_true", default=None,
+                    help=network_help)
+    ap.add_argument(*memsize, dest="memsize", type=int, metavar="MB",
+                    help="appliance memory")
+    ap.add_argument("--smp", type=int, metavar="N", help="appliance virtual CPUs")
+
+
+def appliance_setup(g, ns):
+    """Apply the options add_appliance_options added (and --append, if the tool has it)."""
+    g.set_network(bool(ns.network))
+    if ns.memsize:
+        g.set_memsize(ns.memsize)
+    if ns.smp:
+        g.set_smp(ns.smp)
+    if getattr(ns, "append", None):
+        g.set_append(ns.append)
+
+
 class _Format(argparse.Action):
     def __call__(self, parser, ns, value, option=None):
         ns.format = None if value in (None, "", "auto") else value
@@ -97,11 +143,12 @@ class _Mount(argparse.Action):
 
 
 def guest_parser(prog, description, mounts=False, writable=False, add_help=True,
-                 drives=True):
+                 drives=True, rw_letters=False):
     """An ArgumentParser with the shared guest and key options; MOUNTS adds -m (the guest
     is otherwise mounted as inspection finds it), WRITABLE adds --ro/--rw; without
     ADD_HELP, -h is the tool's own (human-readable sizes) and only --help shows help;
-    without DRIVES, the tool names its disks itself (no -a, -d, -c)."""
+    without DRIVES, the tool names its disks itself (no -a, -d, -c); RW_LETTERS: -r and -w
+    stand for --ro and --rw too."""
     ap = argparse.ArgumentParser(prog=prog, description=description, add_help=add_help)
     ap.set_defaults(drives=[], format=None, mounts=[], readonly=not writable)
     if mounts:
@@ -109,9 +156,10 @@ def guest_parser(prog, description, mounts=False, writable=False, add_help=True,
                         help="mount DEV on MNT (default /) instead of the filesystems "
                              "inspection finds; repeatable")
     if writable:
-        ap.add_argument("--ro", dest="readonly", action="store_true",
-                        help="open the disks read-only")
-        ap.add_argument("--rw", dest="readonly", action="store_false",
+        ap.add_argument(*(("-r",) if rw_letters else ()), "--ro", dest="readonly",
+                        action="store_true", help="open the disks read-only")
+        ap.add_argument(*(("-w",) if rw_letters else ()), "--rw", dest="readonly",
+                        action="store_false",
                         help="open the disks for writing (the default of this tool)")
     if drives:
         ap.add_argument("-a", "--add", action=_Drive, metavar="IMAGE",
@@ -174,19 +222,21 @@ def parser_from(body):
     raise RuntimeError("%r does not parse its arguments with argparse" % body)
 
 
-def open_guest(ns, mount=False, setup=None, pgroup=False, keys=None):
+def open_guest(ns, mount=False, setup=None, pgroup=False, keys=None, encrypted=True):
     """A launched handle on the guest the options name (read-only unless ns.readonly is
     False), its encrypted devices opened; MOUNT: its filesystems mounted, the -m ones or
     else where inspection says the operating system mounts them.  SETUP(g), when given,
     configures the handle before the launch (network, memory...).  PGROUP: qemu runs in a
     process group of its own (a Ctrl-C on the terminal reaches the tool only, which then
     shuts the appliance down itself).  KEYS: a Keys to reuse (a tool that opens the guest
-    again asks for each passphrase once)."""
-    if not ns.drives:
-        raise ToolError("no disk given: use -a IMAGE or -d GUEST")
+    again asks for each passphrase once).  Without ENCRYPTED, encrypted devices are left
+    as they are (the scan for them takes seconds on a slow machine)."""
     readonly = getattr(ns, "readonly", True)
     g = guestkit.GuestFS(python_return_dict=True)
     try:
+        if not ns.drives and not g.get_backend().startswith("remote"):
+            # a remote server has the disks it was started with: none are added here
+            raise ToolError("no disk given: use -a IMAGE or -d GUEST")
         g.set_verbose(ns.verbose)
         g.set_trace(ns.trace)
         if pgroup:
@@ -197,13 +247,17 @@ def open_guest(ns, mount=False, setup=None, pgroup=False, keys=None):
         for kind, name, fmt in ns.drives:
             if kind == "a":
                 g.add_drive_opts(name, readonly=readonly, **({"format": fmt} if fmt else {}))
+            elif kind == "scratch":
+                for _ in range(name):
+                    g.add_drive_scratch(SCRATCH_SIZE)
             else:
                 g.add_domain(name, readonly=readonly,
                              **({"libvirturi": ns.connect} if ns.connect else {}))
         if setup is not None:
             setup(g)
         g.launch()
-        open_encrypted(g, keys or Keys(ns))
+        if encrypted:
+            open_encrypted(g, keys or Keys(ns))
         if mount:
             mount_guest(g, ns, readonly)
     except BaseException:

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from . import customize_ops
+from . import common, customize_ops
 from .common import ToolError, guest_parser, open_guest, run_tool
 
 PROG = "guestkit customize"
@@ -56,13 +56,12 @@ class _CommandsFromFile(argparse.Action):
 
 
 def add_appliance_options(ap):
-    ap.add_argument("--network", dest="network", action="store_true", default=None,
-                    help="give the appliance a network (the default when an operation "
-                         "may need one: --install, --run...)")
+    common.add_appliance_options(
+        ap, memsize=("-m", "--memsize"),
+        network_help="give the appliance a network (the default when an operation may "
+                     "need one: --install, --run...)")
     ap.add_argument("--no-network", dest="network", action="store_false",
                     help="no network, even for --install and --run")
-    ap.add_argument("-m", "--memsize", type=int, metavar="MB", help="appliance memory")
-    ap.add_argument("--smp", type=int, metavar="N", help="appliance virtual CPUs")
     ap.add_argument("-n", "--dry-run", action="store_true",
                     help="do everything on a throw-away overlay: the disks are not changed")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
@@ -88,7 +87,7 @@ def open_for_changes(ns, say, before_mount=None):
         ns.network = any(customize_ops.OPS[name].network for name, _ in ns.ops)
     ns.readonly = bool(ns.dry_run)
     say("Examining the guest ...")
-    g = open_guest(ns, setup=lambda g: _setup(g, ns))
+    g = open_guest(ns, setup=lambda g: common.appliance_setup(g, ns))
     try:
         roots = g.inspect_os()
         if len(roots) != 1:
@@ -101,14 +100,6 @@ def open_for_changes(ns, say, before_mount=None):
         g.close()
         raise
     return g, roots[0]
-
-
-def _setup(g, ns):
-    g.set_network(bool(ns.network))
-    if ns.memsize:
-        g.set_memsize(ns.memsize)
-    if ns.smp:
-        g.set_smp(ns.smp)
 
 
 def fresh_identity(ctx, say):

@@ -35,6 +35,8 @@ TOOLS = {
     "make-fs": Tool("make_fs:main", "virt-make-fs",
                     "make a disk image holding a filesystem filled from a directory or a "
                     "tar archive"),
+    "rescue": Tool("rescue:main", "virt-rescue",
+                   "a shell inside the appliance, on a guest's disks"),
     "resize": Tool("resize:main", "virt-resize",
                    "copy a guest's disk to a bigger or smaller one, resizing partitions"),
     "sparsify": Tool("sparsify:main", "virt-sparsify",

@@ -14,7 +14,7 @@ import pytest
 import guestkit
 from tests.conftest import _need, make_image
 from tests.helpers import (RSYNC_HOST as HOST, describe_guest, describe_host, expect_error,
-                           free_port, fresh, rsync_daemon)
+                           free_port, fresh, rsync_daemon, served_appliance)
 
 
 @pytest.fixture(scope="module")
@@ -167,19 +167,10 @@ def test_user_cancel_rsync_in(g, daemon, tmp_path):
 def test_served_appliance_with_network(daemon, tmp_path):
     # `guestkit serve --network`: a remote-backend client uses the server's network
     import subprocess
-    import sys
     disk = make_image(tmp_path / "served.img", 64)
     subprocess.run(["mkfs.ext4", "-qF", disk], check=True)
     sock = str(tmp_path / "serve.sock")
-    p = subprocess.Popen([sys.executable, "-m", "guestkit.cli", "serve", "--network", "--rw",
-                          "-a", disk, "--format", "raw", "--listen", "unix:" + sock],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while not os.path.exists(sock):
-            assert p.poll() is None, p.stderr.read().decode()
-            assert time.monotonic() < deadline, "guestkit serve never listened"
-            time.sleep(0.1)
+    with served_appliance(sock, "--network", "--rw", "-a", disk, "--format", "raw"):
         with open(os.path.join(daemon["src"], "served.txt"), "w") as f:
             f.write("through the served appliance\n")
         c = guestkit.GuestFS(python_return_dict=True)
@@ -189,6 +180,3 @@ def test_served_appliance_with_network(daemon, tmp_path):
         c.rsync_in(daemon["url"] + "/src/served.txt", "/")
         assert c.cat("/served.txt") == "through the served appliance\n"
         c.close()
-    finally:
-        p.terminate()
-        p.wait(30)
