@@ -143,9 +143,11 @@ class _Mount(argparse.Action):
 
 
 def guest_parser(prog, description, mounts=False, writable=False, add_help=True,
-                 drives=True, rw_letters=False):
+                 drives=True, rw_letters=False,
+                 mount_help="instead of the filesystems inspection finds"):
     """An ArgumentParser with the shared guest and key options; MOUNTS adds -m (the guest
-    is otherwise mounted as inspection finds it), WRITABLE adds --ro/--rw; without
+    is otherwise mounted as inspection finds it, or as MOUNT_HELP says), WRITABLE adds
+    --ro/--rw; without
     ADD_HELP, -h is the tool's own (human-readable sizes) and only --help shows help;
     without DRIVES, the tool names its disks itself (no -a, -d, -c); RW_LETTERS: -r and -w
     stand for --ro and --rw too."""
@@ -153,8 +155,7 @@ def guest_parser(prog, description, mounts=False, writable=False, add_help=True,
     ap.set_defaults(drives=[], format=None, mounts=[], readonly=not writable)
     if mounts:
         ap.add_argument("-m", "--mount", action=_Mount, metavar="DEV[:MNT[:OPTS[:FSTYPE]]]",
-                        help="mount DEV on MNT (default /) instead of the filesystems "
-                             "inspection finds; repeatable")
+                        help="mount DEV on MNT (default /) %s; repeatable" % mount_help)
     if writable:
         ap.add_argument(*(("-r",) if rw_letters else ()), "--ro", dest="readonly",
                         action="store_true", help="open the disks read-only")

@@ -16,7 +16,9 @@ PROG = "guestkit rescue"
 
 def _parser():
     ap = guest_parser(PROG, "a rescue shell inside the appliance, on a guest's disks, as "
-                            "virt-rescue gives", mounts=True, writable=True, rw_letters=True)
+                            "virt-rescue gives", mounts=True, writable=True, rw_letters=True,
+                      mount_help="under /sysroot in the appliance (without -m or -i nothing "
+                                 "is mounted)")
     ap.add_argument("-i", "--inspector", action="store_true",
                     help="mount the guest's filesystems under /sysroot as its operating "
                          "system mounts them (found by inspection)")
