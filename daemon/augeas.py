@@ -13,6 +13,7 @@ helper's replies are bounded by chrootworker.MAX_REPLY).
 import ctypes
 
 from . import clib
+from .chrootworker import drop_session_worker, session_worker, start_session_worker
 from .util import DaemonError
 
 MAX_MATCHES = 1000000
@@ -214,20 +215,10 @@ class Augeas:
 # ---- the handlers ----------------------------------------------------------------------------
 
 def _handle(ctx):
-    w = ctx.server.state.get("augeas")
-    if w is None:
-        raise DaemonError("no Augeas handle: use aug_init to create one", "EINVAL")
-    return w
-
-
-def _drop(ctx):
-    w = ctx.server.state.pop("augeas", None)
-    if w is not None:
-        w.close()
+    return session_worker(ctx, "augeas", "no Augeas handle: use aug_init to create one")
 
 
 def do_aug_init(ctx, root, flags):
-    from .chrootworker import Worker
     ctx.need_root()
     if flags & ~USER_FLAGS or flags < 0:
         raise DaemonError("aug_init: flags %d: unknown flag bits (known: 1 2 4 8 16 32)"
@@ -236,21 +227,17 @@ def do_aug_init(ctx, root, flags):
         raise DaemonError("aug_init: %s: the root must be an absolute path in the guest "
                           "(/ for the guest's root)" % root, "EINVAL")
     _load()
-    _drop(ctx)
-    w = Worker(ctx.sysroot, Augeas, "augeas")
-    try:
+
+    def start(w):
         w.call("init", root, flags)
         if not flags & AUG_NO_LOAD:
             w.call("load", chroot=True)
-    except BaseException:
-        w.close()
-        raise
-    ctx.server.state["augeas"] = w
+    start_session_worker(ctx, "augeas", Augeas, start)
 
 
 def do_aug_close(ctx):
     _handle(ctx)
-    _drop(ctx)
+    drop_session_worker(ctx, "augeas")
 
 
 def do_aug_load(ctx):

@@ -13,6 +13,7 @@ import os
 
 from . import clib
 from . import system as _system
+from .chrootworker import drop_session_worker, session_worker, start_session_worker
 from .util import DaemonError
 
 MAX_ENTRY = 32 << 20
@@ -125,37 +126,21 @@ class Journal:
 # ---- the handlers ----------------------------------------------------------------------------
 
 def _handle(ctx):
-    w = ctx.server.state.get("journal")
-    if w is None:
-        raise DaemonError("no journal handle: use journal_open to open one", "EINVAL")
-    return w
-
-
-def _drop(ctx):
-    w = ctx.server.state.pop("journal", None)
-    if w is not None:
-        w.close()
+    return session_worker(ctx, "journal", "no journal handle: use journal_open to open one")
 
 
 def do_journal_open(ctx, directory):
-    from .chrootworker import Worker
     if not _system.group_available("journal"):
         raise DaemonError("the journal feature is not available in this appliance", "ENOTSUP")
     ctx.need_root()
     _load()
-    _drop(ctx)
-    w = Worker(ctx.sysroot, Journal, "journal")
-    try:
-        w.call("open", directory, chroot=True)
-    except BaseException:
-        w.close()
-        raise
-    ctx.server.state["journal"] = w
+    start_session_worker(ctx, "journal", Journal,
+                         lambda w: w.call("open", directory, chroot=True))
 
 
 def do_journal_close(ctx):
     _handle(ctx)
-    _drop(ctx)
+    drop_session_worker(ctx, "journal")
 
 
 def do_journal_next(ctx):
