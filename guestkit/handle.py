@@ -311,19 +311,7 @@ class GuestFS:
         return result
 
     def _daemon_call(self, action, args, optargs):
-        upload = download = None
-        wire = args
-        if action.has_streams:
-            wire = []
-            for kind, value in zip(action.args, args):
-                if kind.stream == "in":
-                    upload = value
-                    wire.append(None)
-                elif kind.stream == "out":
-                    download = value
-                    wire.append(None)
-                else:
-                    wire.append(value)
+        wire, upload, download = action.split_streams(args)
         self._busy = True
         try:
             return self._client.call(action.name, wire, optargs, upload=upload,

@@ -200,16 +200,7 @@ class GuestFS:
 
     async def _send(self, job, action, args, optargs, source):
         from .client import HostInput, HostSink
-        wire, upload, download = [], None, None
-        for kind, value in zip(action.args, args):
-            if kind.stream == "in":
-                upload = value
-                wire.append(None)
-            elif kind.stream == "out":
-                download = value
-                wire.append(None)
-            else:
-                wire.append(value)
+        wire, upload, download = action.split_streams(args)
         ac = self._aclient
         self._g._busy = True
         try:
@@ -360,7 +351,7 @@ class GuestFS:
         self._job = job
         try:
             args, optargs, tracing = self._g._begin_call(action, args, kwargs)
-            wire = [None if k.stream else v for k, v in zip(action.args, args)]
+            wire = action.split_streams(args)[0]
             self._g._busy = True
             if ac is None:
                 inner = self._thread_download(job, action, wire, optargs, release)
