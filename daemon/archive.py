@@ -377,7 +377,7 @@ def _tar_in(ctx, directory, compress=None, xattrs=None, selinux=None, acls=None)
         ctx.stop_sender()          # the data has nowhere to go
         raise
     try:
-        _unpack(ctx, argv + ["-C", staging])
+        _stream_in(ctx, argv + ["-C", staging])
         _merge(ctx, staging, dest)
     finally:
         _remove_tree(staging)
@@ -393,20 +393,26 @@ def _make_staging(dest):
             continue
 
 
-def _unpack(ctx, argv):
-    """Feed the FileIn stream to tar ARGV; raise with tar's stderr if it fails."""
+def _stream_in(ctx, argv, with_stdout=False, error=tool_error):
+    """Feed the FileIn stream to ARGV's standard input, with progress.  The tail of its
+    stderr (and of its stdout too if WITH_STDOUT; else its stdout is dropped) makes the
+    error ERROR(argv, messages, exit status) raised if it fails."""
     import threading
     err = bytearray()
     try:
-        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, env=ENV, close_fds=True)
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE if with_stdout else subprocess.DEVNULL,
+                             stderr=subprocess.STDOUT if with_stdout else subprocess.PIPE,
+                             env=ENV, close_fds=True)
     except FileNotFoundError:
         ctx.stop_sender()
-        raise DaemonError("tar: command not found in the appliance", "ENOENT") from None
+        raise DaemonError("%s: command not found in the appliance" % argv[0],
+                          "ENOENT") from None
+    messages = p.stdout if with_stdout else p.stderr
 
     def drain():
         while True:
-            b = p.stderr.read1(65536)
+            b = messages.read1(65536)
             if not b:
                 return
             err.extend(b)
@@ -426,8 +432,9 @@ def _unpack(ctx, argv):
                 pos += len(chunk)
                 ctx.progress(pos, 0)
         except BrokenPipeError:
-            # tar stopped reading: a bad archive (tar fails), or data after the end of the
-            # archive (tar succeeds).  Stop the library and drop what is on its way.
+            # the tool stopped reading: it failed (bad data), or the data goes on after
+            # what it reads (a tar archive's or an image's end: it succeeds).  Stop the
+            # library and drop what is on its way.
             ctx.stop_sender()
             broken = True
         else:
@@ -445,9 +452,9 @@ def _unpack(ctx, argv):
         t.join(5)
         raise
     finally:
-        p.stderr.close()
+        messages.close()
     if code != 0:
-        raise tool_error(argv, err, code)
+        raise error(argv, err, code)
     ctx.progress(pos, 0, force=True)
 
 

@@ -11,15 +11,14 @@ helper's replies are bounded by chrootworker.MAX_REPLY).
 """
 
 import ctypes
-import os
 
-from . import system as _system
+from . import clib
+from .chrootworker import drop_session_worker, session_worker, start_session_worker
 from .util import DaemonError
 
 MAX_MATCHES = 1000000
 
 _LIBNAME = "libaugeas.so.0"
-_CANDIDATES = tuple(os.path.join(d, _LIBNAME) for d in _system.LIBRARY_DIRS)
 
 # augeas.h
 AUG_SAVE_BACKUP, AUG_SAVE_NEWFILE, AUG_TYPE_CHECK, AUG_NO_STDINC = 1, 2, 4, 8
@@ -27,26 +26,11 @@ AUG_SAVE_NOOP, AUG_NO_LOAD, AUG_NO_MODL_AUTOLOAD = 16, 32, 64
 AUG_NO_ERR_CLOSE = 256
 USER_FLAGS = 63
 
-_lib = None
-_libc = None
 
-
-def _load():
-    global _lib, _libc
-    if _lib is not None:
-        return _lib
-    lib = None
-    for name in (_LIBNAME,) + _CANDIDATES:
-        try:
-            lib = ctypes.CDLL(name, use_errno=True)
-            break
-        except OSError:
-            continue
-    if lib is None:
-        raise DaemonError("libaugeas is not available in this appliance", "ENOTSUP")
+def _signatures():
     P, I, CP, U = ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint
     PCP = ctypes.POINTER(ctypes.c_char_p)
-    sig = {
+    return {
         "aug_init": (P, [CP, CP, U]),
         "aug_close": (None, [P]),
         "aug_defvar": (I, [P, CP, CP]),
@@ -67,15 +51,10 @@ def _load():
         "aug_error_minor_message": (CP, [P]),
         "aug_error_details": (CP, [P]),
     }
-    for name, (restype, argtypes) in sig.items():
-        fn = getattr(lib, name)
-        fn.restype = restype
-        fn.argtypes = argtypes
-    libc = ctypes.CDLL("libc.so.6")
-    libc.free.restype = None
-    libc.free.argtypes = [ctypes.c_void_p]
-    _lib, _libc = lib, libc
-    return lib
+
+
+def _load():
+    return clib.load(_LIBNAME, _signatures, "libaugeas is not available in this appliance")
 
 
 def _b(s):
@@ -211,10 +190,10 @@ class Augeas:
             for i in range(n):
                 if i < MAX_MATCHES:
                     out.append(_s(ctypes.string_at(arr[i])))
-                _libc.free(arr[i])
+                clib.free(arr[i])
         finally:
             if arr:
-                _libc.free(arr)
+                clib.free(arr)
         if n > MAX_MATCHES:
             raise DaemonError("aug_match: %s: %d matches, more than %d" % (
                 path, n, MAX_MATCHES), "EFBIG")
@@ -236,20 +215,10 @@ class Augeas:
 # ---- the handlers ----------------------------------------------------------------------------
 
 def _handle(ctx):
-    w = ctx.server.state.get("augeas")
-    if w is None:
-        raise DaemonError("no Augeas handle: use aug_init to create one", "EINVAL")
-    return w
-
-
-def _drop(ctx):
-    w = ctx.server.state.pop("augeas", None)
-    if w is not None:
-        w.close()
+    return session_worker(ctx, "augeas", "no Augeas handle: use aug_init to create one")
 
 
 def do_aug_init(ctx, root, flags):
-    from .chrootworker import Worker
     ctx.need_root()
     if flags & ~USER_FLAGS or flags < 0:
         raise DaemonError("aug_init: flags %d: unknown flag bits (known: 1 2 4 8 16 32)"
@@ -258,21 +227,17 @@ def do_aug_init(ctx, root, flags):
         raise DaemonError("aug_init: %s: the root must be an absolute path in the guest "
                           "(/ for the guest's root)" % root, "EINVAL")
     _load()
-    _drop(ctx)
-    w = Worker(ctx.sysroot, Augeas, "augeas")
-    try:
+
+    def start(w):
         w.call("init", root, flags)
         if not flags & AUG_NO_LOAD:
             w.call("load", chroot=True)
-    except BaseException:
-        w.close()
-        raise
-    ctx.server.state["augeas"] = w
+    start_session_worker(ctx, "augeas", Augeas, start)
 
 
 def do_aug_close(ctx):
     _handle(ctx)
-    _drop(ctx)
+    drop_session_worker(ctx, "augeas")
 
 
 def do_aug_load(ctx):

@@ -125,6 +125,37 @@ class Worker:
         return status
 
 
+
+# ---- the session's helpers: one a kind, kept in the session state under its kind ----------
+
+def session_worker(ctx, kind, missing):
+    """The session's helper process of KIND; DaemonError EINVAL with the message MISSING if
+    it has none."""
+    w = ctx.server.state.get(kind)
+    if w is None:
+        raise DaemonError(missing, "EINVAL")
+    return w
+
+
+def drop_session_worker(ctx, kind):
+    """End the session's helper process of KIND, if it has one."""
+    w = ctx.server.state.pop(kind, None)
+    if w is not None:
+        w.close()
+
+
+def start_session_worker(ctx, kind, factory, start):
+    """Replace the session's helper process of KIND (the old one ends) by a new one holding
+    FACTORY(); START(worker) makes its first calls, and if it fails the new one ends too."""
+    drop_session_worker(ctx, kind)
+    w = Worker(ctx.sysroot, factory, kind)
+    try:
+        start(w)
+    except BaseException:
+        w.close()
+        raise
+    ctx.server.state[kind] = w
+
 def _serve(sock, sysroot, factory):
     # nothing of the daemon's (its channel to the library, open guest files) stays open here
     keep = sock.fileno()

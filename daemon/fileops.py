@@ -4,14 +4,14 @@ contents, Sleuth Kit walks, scrubbing, squashfs images, commands streamed to the
 Guest paths go through ctx.resolve / ctx.open_dir (chrooted resolution); file content is
 only read from regular files opened without blocking (files.open_guest_read)."""
 
-import errno
 import os
 import stat
 import subprocess
 
 from . import protocol as P
-from .files import REPLY_LIMIT, MAX_READ, guest_regular, open_guest_read, open_guest_write
-from .guestpath import O_DIR, fd_path
+from .files import (REPLY_LIMIT, MAX_READ, guest_regular, ls_long, open_guest_read,
+                    open_guest_write)
+from .guestpath import fd_path
 from .util import ENV, DaemonError, device, fail, open_nonblocking, run
 
 _CHUNK = P.CHUNK_SIZE
@@ -119,21 +119,7 @@ def do_mktemp(ctx, tmpl, suffix=None):
 
 
 def do_llz(ctx, directory):
-    ctx.need_root()
-    # as ll: ls runs in the directory, reached by a descriptor, on a relative name
-    dirfd, name, st = ctx.locate(directory)
-    try:
-        if st is None:
-            raise OSError(errno.ENOENT, os.strerror(errno.ENOENT), directory)
-        if name is not None and stat.S_ISDIR(st.st_mode):
-            fd = os.open(name, O_DIR, dir_fd=dirfd)
-            os.close(dirfd)
-            dirfd, name = fd, None
-        out, _, _ = run(["ls", "-laZ", "--", name or "."], cwd=fd_path(dirfd),
-                        pass_fds=(dirfd,), limit=REPLY_LIMIT // 6)
-    finally:
-        os.close(dirfd)
-    return out
+    return ls_long(ctx, directory, "-laZ", limit=REPLY_LIMIT // 6)
 
 
 def do_equal(ctx, file1, file2):

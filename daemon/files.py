@@ -276,7 +276,8 @@ def do_ls(ctx, directory):
         os.close(fd)
 
 
-def do_ll(ctx, directory):
+def ls_long(ctx, directory, option, limit=None):
+    """The output of ls OPTION on the guest DIRECTORY (or file); LIMIT bounds it (bytes)."""
     ctx.need_root()
     # run ls where the entry is, on a relative name: its output never shows appliance paths,
     # and its directory is reached by a descriptor (it may be deeper than PATH_MAX)
@@ -288,11 +289,15 @@ def do_ll(ctx, directory):
             fd = os.open(name, O_DIR, dir_fd=dirfd)
             os.close(dirfd)
             dirfd, name = fd, None
-        out, _, _ = run(["ls", "-la", "--", name or "."], cwd=fd_path(dirfd),
-                        pass_fds=(dirfd,))
+        out, _, _ = run(["ls", option, "--", name or "."], cwd=fd_path(dirfd),
+                        pass_fds=(dirfd,), limit=limit)
     finally:
         os.close(dirfd)
     return out
+
+
+def do_ll(ctx, directory):
+    return ls_long(ctx, directory, "-la")
 
 
 def do_exists(ctx, path):

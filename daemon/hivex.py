@@ -20,7 +20,7 @@ import errno as _errno
 import os
 import stat
 
-from . import system as _system
+from . import clib
 from .util import DaemonError, fail, open_nonblocking
 
 MAX_VALUE = 32 << 20        # base64 in the JSON reply makes it 43 MiB, under MAX_JSON
@@ -31,7 +31,6 @@ MAX_HIVE = 4 << 30         # hive offsets are 32-bit
 _OPEN_VERBOSE, _OPEN_DEBUG, _OPEN_WRITE, _OPEN_UNSAFE = 1, 2, 4, 8
 
 _LIBNAME = "libhivex.so.0"
-_CANDIDATES = tuple(os.path.join(d, _LIBNAME) for d in _system.LIBRARY_DIRS)
 
 
 class _SetValue(ctypes.Structure):
@@ -40,27 +39,10 @@ class _SetValue(ctypes.Structure):
                 ("value", ctypes.c_char_p)]
 
 
-_lib = None
-_libc = None
-
-
-def _load():
-    global _lib, _libc
-    if _lib is not None:
-        return _lib
-    lib = None
-    for name in (_LIBNAME,) + _CANDIDATES:
-        try:
-            lib = ctypes.CDLL(name, use_errno=True)
-            break
-        except OSError:
-            continue
-    if lib is None:
-        raise DaemonError("libhivex is not available in this appliance (the hivex feature "
-                          "is not available)", "ENOTSUP")
+def _signatures():
     P, S, I, U = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_uint
     CP = ctypes.c_char_p
-    sig = {
+    return {
         "hivex_open": (P, [CP, I]),
         "hivex_close": (I, [P]),
         "hivex_commit": (I, [P, CP, I]),
@@ -80,15 +62,11 @@ def _load():
         "hivex_node_delete_child": (I, [P, S]),
         "hivex_node_set_value": (I, [P, S, ctypes.POINTER(_SetValue), I]),
     }
-    for name, (restype, argtypes) in sig.items():
-        fn = getattr(lib, name)
-        fn.restype = restype
-        fn.argtypes = argtypes
-    libc = ctypes.CDLL("libc.so.6")
-    libc.free.restype = None
-    libc.free.argtypes = [ctypes.c_void_p]
-    _lib, _libc = lib, libc
-    return lib
+
+
+def _load():
+    return clib.load(_LIBNAME, _signatures, "libhivex is not available in this appliance "
+                     "(the hivex feature is not available)")
 
 
 def _call(fn, *args):
@@ -112,7 +90,7 @@ def _take_string(ptr):
     try:
         raw = ctypes.string_at(ptr)
     finally:
-        _libc.free(ptr)
+        clib.free(ptr)
     return raw.decode("utf-8", "replace")
 
 
@@ -131,7 +109,7 @@ def _take_handles(ptr, what):
             out.append(h)
             i += 1
     finally:
-        _libc.free(ptr)
+        clib.free(ptr)
     return out
 
 
@@ -258,7 +236,7 @@ class Hive:
                                   "EFBIG")
             return t.value, ctypes.string_at(p, n.value)
         finally:
-            _libc.free(p)
+            clib.free(p)
 
     def string(self, valueh, limit=MAX_VALUE):
         """Value VALUEH as text: UTF-16LE up to the first NUL code unit (registry strings

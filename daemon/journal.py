@@ -11,33 +11,20 @@ import base64
 import ctypes
 import os
 
+from . import clib
 from . import system as _system
+from .chrootworker import drop_session_worker, session_worker, start_session_worker
 from .util import DaemonError
 
 MAX_ENTRY = 32 << 20
 MAX_FIELDS = 100000
 
 _LIBNAME = "libsystemd.so.0"
-_CANDIDATES = tuple(os.path.join(d, _LIBNAME) for d in _system.LIBRARY_DIRS)
-_lib = None
 
 
-def _load():
-    global _lib
-    if _lib is not None:
-        return _lib
-    lib = None
-    for name in (_LIBNAME,) + _CANDIDATES:
-        try:
-            lib = ctypes.CDLL(name)
-            break
-        except OSError:
-            continue
-    if lib is None:
-        raise DaemonError("libsystemd is not available in this appliance (the journal "
-                          "feature is not available)", "ENOTSUP")
+def _signatures():
     P, I, S, U64 = ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t, ctypes.c_uint64
-    sig = {
+    return {
         "sd_journal_open_directory": (I, [ctypes.POINTER(P), ctypes.c_char_p, I]),
         "sd_journal_close": (None, [P]),
         "sd_journal_next": (I, [P]),
@@ -49,12 +36,11 @@ def _load():
         "sd_journal_get_data_threshold": (I, [P, ctypes.POINTER(S)]),
         "sd_journal_get_realtime_usec": (I, [P, ctypes.POINTER(U64)]),
     }
-    for name, (restype, argtypes) in sig.items():
-        fn = getattr(lib, name)
-        fn.restype = restype
-        fn.argtypes = argtypes
-    _lib = lib
-    return lib
+
+
+def _load():
+    return clib.load(_LIBNAME, _signatures, "libsystemd is not available in this appliance "
+                     "(the journal feature is not available)")
 
 
 def _fail(what, r):
@@ -140,37 +126,21 @@ class Journal:
 # ---- the handlers ----------------------------------------------------------------------------
 
 def _handle(ctx):
-    w = ctx.server.state.get("journal")
-    if w is None:
-        raise DaemonError("no journal handle: use journal_open to open one", "EINVAL")
-    return w
-
-
-def _drop(ctx):
-    w = ctx.server.state.pop("journal", None)
-    if w is not None:
-        w.close()
+    return session_worker(ctx, "journal", "no journal handle: use journal_open to open one")
 
 
 def do_journal_open(ctx, directory):
-    from .chrootworker import Worker
     if not _system.group_available("journal"):
         raise DaemonError("the journal feature is not available in this appliance", "ENOTSUP")
     ctx.need_root()
     _load()
-    _drop(ctx)
-    w = Worker(ctx.sysroot, Journal, "journal")
-    try:
-        w.call("open", directory, chroot=True)
-    except BaseException:
-        w.close()
-        raise
-    ctx.server.state["journal"] = w
+    start_session_worker(ctx, "journal", Journal,
+                         lambda w: w.call("open", directory, chroot=True))
 
 
 def do_journal_close(ctx):
     _handle(ctx)
-    _drop(ctx)
+    drop_session_worker(ctx, "journal")
 
 
 def do_journal_next(ctx):

@@ -1,18 +1,12 @@
 """Handlers for the ntfs actions of guestkit/actions/ntfs.py (standard library only).
 
-ntfsclone and ntfscat stream through pipes (archive._stream_out, and _feed here), so big
-filesystems never land in the appliance's memory and a cancel stops the tool.
+ntfsclone and ntfscat stream through pipes (archive._stream_out and archive._stream_in), so
+big filesystems never land in the appliance's memory and a cancel stops the tool.
 """
 
-import os
-import subprocess
-import threading
-
-from .archive import _kill, _stream_out
+from .archive import _stream_in, _stream_out
 from .fstools import _fstype, _refuse_mounted, do_ntfsresize
-from .util import ENV, DaemonError, device, fail, run
-
-_ERR_TAIL = 16 << 10
+from .util import DaemonError, device, fail, run
 
 
 def _clean(text):
@@ -26,63 +20,10 @@ def _clean(text):
     return "\n".join(keep[-20:])
 
 
-def _feed(ctx, argv):
-    """Feed the FileIn stream to ARGV's standard input, with progress; its messages (on
-    either output) make the error if it fails."""
-    err = bytearray()
-    try:
-        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, env=ENV, close_fds=True)
-    except FileNotFoundError:
-        ctx.stop_sender()
-        raise DaemonError("%s: command not found in the appliance" % argv[0],
-                          "ENOENT") from None
-
-    def drain():
-        while True:
-            b = p.stdout.read1(65536)
-            if not b:
-                return
-            err.extend(b)
-            if len(err) > 2 * _ERR_TAIL:
-                del err[:-_ERR_TAIL]
-    t = threading.Thread(target=drain, daemon=True)
-    t.start()
-    infd = p.stdin.fileno()
-    pos = 0
-    try:
-        try:
-            for chunk in ctx.instream():
-                view = memoryview(chunk)
-                while view:
-                    n = os.write(infd, view)
-                    view = view[n:]
-                pos += len(chunk)
-                ctx.progress(pos, 0)
-        except BrokenPipeError:
-            # the tool stopped reading: it failed, or the data goes on after the image
-            ctx.stop_sender()
-            broken = True
-        else:
-            broken = False
-        try:
-            p.stdin.close()
-        except BrokenPipeError:
-            pass
-        code = p.wait()
-        t.join()
-        if broken and code == 0:
-            ctx.drain_in()
-    except BaseException:
-        _kill([p])
-        t.join(5)
-        raise
-    finally:
-        p.stdout.close()
-    if code != 0:
-        text = _clean(bytes(err).decode("utf-8", "replace")) or "exit status %d" % code
-        raise DaemonError("%s: %s" % (argv[0], text), "EIO")
-    ctx.progress(pos, 0, force=True)
+def _error(argv, messages, code):
+    """The error of ARGV that failed with exit status CODE, from its MESSAGES (bytes)."""
+    text = _clean(bytes(messages).decode("utf-8", "replace")) or "exit status %d" % code
+    return DaemonError("%s: %s" % (argv[0], text), "EIO")
 
 
 def _out(ctx, argv):
@@ -124,7 +65,9 @@ def do_ntfsclone_in(ctx, dev):
     except BaseException:
         ctx.stop_sender()          # the data has nowhere to go
         raise
-    _feed(ctx, ["ntfsclone", "--restore-image", "--overwrite", dev, "-"])
+    # its messages on either output make the error
+    _stream_in(ctx, ["ntfsclone", "--restore-image", "--overwrite", dev, "-"],
+               with_stdout=True, error=_error)
 
 
 def do_ntfscat_i(ctx, dev, inode):

@@ -258,6 +258,21 @@ class GuestFS:
 
     # ---- the generic call path ----
     def _call(self, action, args, kwargs):
+        args, optargs, tracing = self._begin_call(action, args, kwargs)
+        try:
+            if action.daemon:
+                result = self._daemon_call(action, args, optargs)
+            else:
+                result = IMPLEMENTATIONS[action.name](self, *args, **optargs)
+        except Error as e:
+            self._call_failed(action, e, tracing)
+            raise
+        return self._call_succeeded(action, result, tracing)
+
+    def _begin_call(self, action, args, kwargs):
+        """Check a call of ACTION (the handle open, the arguments, the state it needs), send
+        ENTER and trace it; returns (args, optargs, tracing).  The asyncio handle calls it
+        too."""
         self._check_open()
         try:
             args, optargs = action.check_args(args, kwargs)
@@ -279,16 +294,16 @@ class GuestFS:
             self._trace("guestkit: trace: %s%s" % (action.name, "".join(
                 " %s" % _fmt(a) for a in ra) + "".join(
                 " \"%s:%s\"" % (k, v) for k, v in ro.items())))
-        try:
-            if action.daemon:
-                result = self._daemon_call(action, args, optargs)
-            else:
-                result = IMPLEMENTATIONS[action.name](self, *args, **optargs)
-        except Error as e:
-            self._last_errno = e.errno or 0
-            if tracing:
-                self._trace("guestkit: trace: %s = -1 (error: %s)" % (action.name, e))
-            raise
+        return args, optargs, tracing
+
+    def _call_failed(self, action, e, tracing):
+        """Record the Error E of a call begun by _begin_call."""
+        self._last_errno = e.errno or 0
+        if tracing:
+            self._trace("guestkit: trace: %s = -1 (error: %s)" % (action.name, e))
+
+    def _call_succeeded(self, action, result, tracing):
+        """The RESULT of a call begun by _begin_call, shaped as python-guestfs returns it."""
         result = self._shape(action, result)
         if tracing:
             shown = "***" if action.secret_ret else _fmt(result)
@@ -296,19 +311,7 @@ class GuestFS:
         return result
 
     def _daemon_call(self, action, args, optargs):
-        upload = download = None
-        wire = args
-        if action.has_streams:
-            wire = []
-            for kind, value in zip(action.args, args):
-                if kind.stream == "in":
-                    upload = value
-                    wire.append(None)
-                elif kind.stream == "out":
-                    download = value
-                    wire.append(None)
-                else:
-                    wire.append(value)
+        wire, upload, download = action.split_streams(args)
         self._busy = True
         try:
             return self._client.call(action.name, wire, optargs, upload=upload,

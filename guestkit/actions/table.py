@@ -378,7 +378,6 @@ class Action:
         self.fish_many = fish_many
         self._known = {k.name: k for k in self.optargs}
         #: whether an argument is a FileIn/FileOut (the call path looks once per call)
-        self.has_streams = any(a.stream for a in self.args)
         names = [a.name for a in self.args + self.optargs]
         if len(set(names)) != len(names):
             raise ValueError("action %s: duplicate argument names" % name)
@@ -386,6 +385,18 @@ class Action:
     @property
     def streams(self):
         return [a for a in self.args if a.stream]
+
+    def split_streams(self, args):
+        """Checked ARGS as the daemon gets them: (the arguments with None for each stream,
+        the FileIn argument or None, the FileOut argument or None)."""
+        wire, upload, download = [], None, None
+        for kind, value in zip(self.args, args):
+            if kind.stream == "in":
+                upload = value
+            elif kind.stream == "out":
+                download = value
+            wire.append(None if kind.stream else value)
+        return wire, upload, download
 
     def check_args(self, args, optargs):
         """Check and normalise positional and optional arguments; returns (args, optargs)."""

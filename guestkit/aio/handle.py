@@ -28,14 +28,11 @@ import inspect
 import os
 import weakref
 
-from .. import events as ev
 from ..actions import ACTIONS, ALIASES
-from ..actions.table import CONFIG, LAUNCHED
 from ..client import SessionLost
 from ..daemon import protocol as P
 from ..errors import Error
 from ..handle import GuestFS as _SyncGuestFS
-from ..handle import STATE_CONFIG, STATE_DEAD, STATE_READY, _fmt
 from .client import AsyncClient, Connection, ThreadBridge, plain_socket
 
 #: seconds close() waits for a running call to stop before it ends the session
@@ -178,45 +175,11 @@ class GuestFS:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._worker(), lambda: fn(*args, **kwargs))
 
-    # ---- the generic call path (the sync handle's _call, with an awaited daemon call) ----
-    def _prologue(self, action, args, kwargs):
-        g = self._g
-        g._check_open()
-        try:
-            args, optargs = action.check_args(args, kwargs)
-        except ValueError as e:
-            raise Error(str(e), "EINVAL") from None
-        if action.state == CONFIG and g._state != STATE_CONFIG:
-            raise Error("%s: this function can only be called in the config state, before "
-                        "launch" % action.name, "EINVAL")
-        if action.state == LAUNCHED and g._state != STATE_READY:
-            if g._state == STATE_DEAD:
-                raise Error("%s: the appliance was shut down; create a new handle"
-                            % action.name, "EINVAL")
-            raise Error("%s: call launch first (the appliance is not running)"
-                        % action.name, "EINVAL")
-        g._events.emit(ev.EVENT_ENTER, action.name.encode())
-        tracing = g._prop("trace")
-        if tracing:
-            ra, ro = action.redact(args, optargs)
-            g._trace("guestkit: trace: %s%s" % (action.name, "".join(
-                " %s" % _fmt(a) for a in ra) + "".join(
-                " \"%s:%s\"" % (k, v) for k, v in ro.items())))
-        return args, optargs, tracing
-
+    # ---- the generic call path (the sync handle's, with an awaited daemon call) ----
     def _failed(self, action, e, tracing):
-        self._g._last_errno = e.errno or 0
         if isinstance(e, SessionLost):
             self._g._lost(str(e))
-        if tracing:
-            self._g._trace("guestkit: trace: %s = -1 (error: %s)" % (action.name, e))
-
-    def _succeeded(self, action, result, tracing):
-        result = self._g._shape(action, result)
-        if tracing:
-            shown = "***" if action.secret_ret else _fmt(result)
-            self._g._trace("guestkit: trace: %s = %s" % (action.name, shown))
-        return result
+        self._g._call_failed(action, e, tracing)
 
     async def _daemon(self, action, args, kwargs, source=None):
         """A daemon action; SOURCE replaces its FileIn stream (an iterable of bytes)."""
@@ -226,27 +189,18 @@ class GuestFS:
 
         async def body(job):
             # checked when it runs (after the actions before it on this handle)
-            a, optargs, tracing = self._prologue(action, args, kwargs)
+            a, optargs, tracing = self._g._begin_call(action, args, kwargs)
             try:
                 result = await self._send(job, action, a, optargs, source)
             except Error as e:
                 self._failed(action, e, tracing)
                 raise
-            return self._succeeded(action, result, tracing)
+            return self._g._call_succeeded(action, result, tracing)
         return await self._run(body)
 
     async def _send(self, job, action, args, optargs, source):
         from .client import HostInput, HostSink
-        wire, upload, download = [], None, None
-        for kind, value in zip(action.args, args):
-            if kind.stream == "in":
-                upload = value
-                wire.append(None)
-            elif kind.stream == "out":
-                download = value
-                wire.append(None)
-            else:
-                wire.append(value)
+        wire, upload, download = action.split_streams(args)
         ac = self._aclient
         self._g._busy = True
         try:
@@ -396,8 +350,8 @@ class GuestFS:
         release = [self._lock.release]      # what ends this action (may move to a task)
         self._job = job
         try:
-            args, optargs, tracing = self._prologue(action, args, kwargs)
-            wire = [None if k.stream else v for k, v in zip(action.args, args)]
+            args, optargs, tracing = self._g._begin_call(action, args, kwargs)
+            wire = action.split_streams(args)[0]
             self._g._busy = True
             if ac is None:
                 inner = self._thread_download(job, action, wire, optargs, release)
@@ -418,7 +372,7 @@ class GuestFS:
                 result = await call.result()
             except P.ProtocolError as e:
                 raise ac._broken(e) from None
-            self._succeeded(action, result, tracing)
+            self._g._call_succeeded(action, result, tracing)
         except Error as e:
             self._failed(action, e, tracing)
             raise
