@@ -1,5 +1,6 @@
 """run(): the fleet's Python API."""
 
+import functools
 import uuid
 
 from . import cluster, jobs, record
@@ -36,10 +37,11 @@ def run(guests, job, scheduler=None, timeout=DEFAULT_TIMEOUT, retries=DEFAULT_RE
             client.subscribe_topic(topic, lambda event: on_start(event[1]))
         # one message for all the tasks; each result is let go (on the worker too) as
         # soon as it is yielded, so that a long run holds only what is still running
-        futures = dict(zip(client.map(run_one, guests, job=job, params=params or {},
-                                      timeout=timeout, retries=retries, backoff=backoff,
-                                      libvirt_uri=libvirt_uri, topic=topic, pure=False),
-                           guests))
+        # (through a partial: client.map would take retries= as Dask's own option)
+        one = functools.partial(run_one, job=job, params=params or {}, timeout=timeout,
+                                retries=retries, backoff=backoff, libvirt_uri=libvirt_uri,
+                                topic=topic)
+        futures = dict(zip(client.map(one, guests, pure=False), guests))
         done = distributed.as_completed(list(futures))
         for fut in done:
             guest = futures.pop(fut)

@@ -103,3 +103,30 @@ def test_an_appliance_that_hangs_in_its_launch(tmp_path):
     assert "timed out" in rec["error"] or "did not greet" in rec["error"], rec
     assert took < 120, took
     assert "1 guests: 0 ok, 1 failed" in p.stderr, p.stderr
+
+
+CRASHING_JOB = '''
+import os, signal
+
+def crash(g, root):
+    """The appliance dies under the job (qemu killed), as a guest that crashes it would."""
+    os.kill(g.get_pid(), signal.SIGKILL)
+    return g.cat("/etc/hostname")
+'''
+
+
+def test_an_appliance_that_crashes_mid_job(tmp_path):
+    imgs = [make_guest(tmp_path, n, "debian", "12", n) for n in ("c1", "c2")]
+    (tmp_path / "crashjob.py").write_text(CRASHING_JOB)
+    p = subprocess.run([sys.executable, "-m", "guestkit.cli", "fleet", "crashjob:crash",
+                        "--retries", "0", "--timeout", "300", *imgs],
+                       capture_output=True, text=True, cwd=str(tmp_path),
+                       stdin=subprocess.DEVNULL, timeout=600)
+    assert p.returncode == 1, p.stderr
+    recs = records(p.stdout)
+    assert set(recs) == set(imgs)                   # each crash gave its own record
+    for rec in recs.values():
+        assert rec["status"] == "error" and rec["result"] is None, rec
+        assert "connection to the appliance" in rec["error"], rec
+        assert rec["attempts"] == 1, rec            # --retries 0 reached the job
+    assert "2 guests: 0 ok, 2 failed" in p.stderr, p.stderr
