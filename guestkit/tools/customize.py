@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from . import common, customize_ops
+from . import common, customize_ops, passwords
 from .common import ToolError, guest_parser, open_guest, run_tool
 
 PROG = "guestkit customize"
@@ -32,6 +32,9 @@ def add_op_options(ap):
                     help="more operations, one per line (OPTION VALUE, # comments)")
     ap.add_argument("--selinux-relabel", action="store_true",
                     help="relabel SELinux guests at their next boot")
+    ap.add_argument("--password-crypto", choices=sorted(passwords.METHODS),
+                    default="sha512",
+                    help="how --root-password and --password hash (default %(default)s)")
 
 
 class _CommandsFromFile(argparse.Action):
@@ -131,7 +134,7 @@ def customize(argv):
     say = Clock(ns.quiet)
     g, root = open_for_changes(ns, say)
     try:
-        ctx = customize_ops.Context(g, root, say, ns.verbose)
+        ctx = customize_ops.Context(g, root, say, ns.verbose, ns.password_crypto)
         fresh_identity(ctx, say)
         customize_ops.run_ops(ctx, ns.ops)
         finish(ctx, ns, say)

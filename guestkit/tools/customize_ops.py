@@ -47,8 +47,9 @@ def split(value, option, parts=2):
 class Context:
     """What operations share: the handle, the inspected root and how to speak."""
 
-    def __init__(self, g, root, say, verbose=False):
+    def __init__(self, g, root, say, verbose=False, password_crypto="sha512"):
         self.g, self.root, self.say, self.verbose = g, root, say, verbose
+        self.password_crypto = password_crypto
         self.firstboot_count = 0
 
     def info(self, what):
@@ -131,6 +132,12 @@ def mkdir(ctx, value):
 @op("move", "SOURCE:DEST", "move SOURCE to DEST inside the guest")
 def move(ctx, value):
     ctx.g.mv(*split(value, "move"))
+
+
+@op("scrub", "FILE", "scrub FILE (overwrite its blocks with patterns) and delete it")
+def scrub(ctx, value):
+    if ctx.g.is_file(value):            # not through a symlink: is_file does not follow
+        ctx.g.scrub_file(value)         # which removes the file once overwritten
 
 
 @op("touch", "FILE", "make FILE if missing, else update its times")
@@ -298,7 +305,8 @@ def _set_password(ctx, user, selector_text):
         raise ToolError("this guest has no /etc/shadow")
     mode = g.stat("/etc/shadow")["mode"] & 0o7777
     shadow = g.read_file("/etc/shadow").decode(errors="surrogateescape")
-    g.write("/etc/shadow", passwords.set_shadow(shadow, user, selector).encode(
+    g.write("/etc/shadow", passwords.set_shadow(shadow, user, selector,
+                                                ctx.password_crypto).encode(
         errors="surrogateescape"))
     g.chmod(mode, "/etc/shadow")
     if selector[0] == "random":

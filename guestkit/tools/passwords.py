@@ -1,6 +1,6 @@
 """Passwords for customize and sysprep: the selectors of virt-customize's --root-password
-and --password (password:PASS, file:FILE, random, disabled, locked...), SHA-512 crypt
-hashes made on the host, and the guest's /etc/shadow changed line by line."""
+and --password (password:PASS, file:FILE, random, disabled, locked...), crypt hashes
+(SHA-512 unless --password-crypto says md5 or sha256) made on the host, and the guest's /etc/shadow changed line by line."""
 
 import secrets
 import shutil
@@ -10,6 +10,8 @@ import subprocess
 from .common import ToolError
 
 RANDOM_LENGTH = 16
+#: --password-crypto's methods -> their crypt(3) prefix id
+METHODS = {"md5": "1", "sha256": "5", "sha512": "6"}
 _ALPHABET = string.ascii_letters + string.digits
 
 
@@ -40,16 +42,19 @@ def parse_selector(text):
                     "disabled or locked[:...]" % text)
 
 
-def crypt_sha512(password):
-    """A $6$ hash of PASSWORD with a random salt, made on the host."""
-    salt = "".join(secrets.choice(_ALPHABET + "./") for _ in range(16))
+def crypt_hash(password, method="sha512"):
+    """A crypt(3) hash of PASSWORD by METHOD (md5, sha256, sha512) with a random salt,
+    made on the host."""
+    ident = "$%s$" % METHODS[method]
+    salt = "".join(secrets.choice(_ALPHABET + "./") for _ in range(8 if method == "md5"
+                                                                   else 16))
     try:
         import warnings
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             import crypt
-        result = crypt.crypt(password, "$6$" + salt)
-        if result and result.startswith("$6$"):
+        result = crypt.crypt(password, ident + salt)
+        if result and result.startswith(ident):
             return result
     except ImportError:
         pass
@@ -57,20 +62,21 @@ def crypt_sha512(password):
     if openssl is None:
         raise ToolError("cannot hash passwords: neither Python's crypt module nor openssl "
                         "is available")
-    r = subprocess.run([openssl, "passwd", "-6", "-salt", salt, "-stdin"],
+    r = subprocess.run([openssl, "passwd", "-" + METHODS[method], "-salt", salt, "-stdin"],
                        input=password + "\n", capture_output=True, text=True)
-    if r.returncode != 0 or not r.stdout.startswith("$6$"):
+    if r.returncode != 0 or not r.stdout.startswith(ident):
         raise ToolError("openssl passwd: %s" % r.stderr.strip())
     return r.stdout.strip()
 
 
-def set_shadow(shadow, user, selector):
-    """SHADOW (the file's text) with USER's password field set as SELECTOR says."""
+def set_shadow(shadow, user, selector, method="sha512"):
+    """SHADOW (the file's text) with USER's password field set as SELECTOR says, hashed
+    by METHOD."""
     kind, value, locked = selector
     if kind == "disabled":
         field = "*"
     else:
-        field = crypt_sha512(value)
+        field = crypt_hash(value, method)
     if locked:
         field = "!" + field
     lines = shadow.split("\n")

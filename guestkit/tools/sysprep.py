@@ -49,7 +49,7 @@ def sysprep(argv):
     say = Clock(ns.quiet)
 
     def context(g, root):
-        ctx = customize_ops.Context(g, root, say, ns.verbose)
+        ctx = customize_ops.Context(g, root, say, ns.verbose, ns.password_crypto)
         ctx.customize_ops = ns.ops
         ctx.scripts = ns.script
         ctx.remove_users = _users(ns.remove_user_accounts)

@@ -79,9 +79,9 @@ def work(image, tmp_path):
     return path
 
 
-def openssl_hash(password, like):
+def openssl_hash(password, like, method="-6"):
     salt = like.split("$")[2]
-    return subprocess.run(["openssl", "passwd", "-6", "-salt", salt, "-stdin"],
+    return subprocess.run(["openssl", "passwd", method, "-salt", salt, "-stdin"],
                           input=password + "\n", capture_output=True, text=True,
                           check=True).stdout.strip()
 
@@ -154,13 +154,18 @@ def test_dry_run_and_commands_from_file(image, work, tmp_path):
     cmds.write_text("# made by hand\nwrite /etc/motd:one\n\nappend-line /etc/motd:two\n"
                     "--chmod 0640:/etc/motd\n")
     customize("-a", work, "-q", "--commands-from-file", str(cmds),
-              "--append-line", "/etc/motd:three", "--edit", "/etc/motd:s/^t(wo)$/T$1:/")
+              "--append-line", "/etc/motd:three", "--edit", "/etc/motd:s/^t(wo)$/T$1:/",
+              "--write", "/etc/secret:top secret", "--scrub", "/etc/secret",
+              "--password-crypto", "md5", "--root-password", "password:old-style")
     g = guestkit.GuestFS(python_return_dict=True)
     g.add_drive_opts(work, format="raw", readonly=True)
     g.launch()
     try:
         g.mount_ro("/dev/sda1", "/")
         assert g.cat("/etc/motd") == "one\nTwo:\nthree\n"     # --edit ran last
+        assert not g.exists("/etc/secret")                      # --scrub
+        root = g.cat("/etc/shadow").split("\n")[0].split(":")[1]
+        assert root.startswith("$1$") and openssl_hash("old-style", root, "-1") == root
         assert g.stat("/etc/motd")["mode"] & 0o777 == 0o640
     finally:
         g.close()

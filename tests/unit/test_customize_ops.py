@@ -37,11 +37,12 @@ def test_selector_from_file(tmp_path):
         passwords.parse_selector("file:%s" % (tmp_path / "missing"))
 
 
-def test_hash_checks_with_openssl():
-    h = passwords.crypt_sha512("pass word")
-    assert h.startswith("$6$")
+@pytest.mark.parametrize("method,ident", [("sha512", "6"), ("sha256", "5"), ("md5", "1")])
+def test_hash_checks_with_openssl(method, ident):
+    h = passwords.crypt_hash("pass word", method)
+    assert h.startswith("$%s$" % ident)
     salt = h.split("$")[2]
-    again = subprocess.run(["openssl", "passwd", "-6", "-salt", salt, "-stdin"],
+    again = subprocess.run(["openssl", "passwd", "-" + ident, "-salt", salt, "-stdin"],
                            input="pass word\n", capture_output=True, text=True,
                            check=True).stdout.strip()
     assert again == h
