@@ -242,3 +242,19 @@ def test_hotplug_through_libvirt(libvirtd, tmp_path):
     finally:
         g.close()
     assert sha(guest) == before
+
+
+def test_rescue_through_libvirt(libvirtd, tmp_path):
+    """guestkit rescue's session runs over the daemon's channel, so the libvirt backend
+    carries it as the direct one does: piped commands, the shell's exit status."""
+    import sys
+    disk = make_image(tmp_path / "disk.img", 16)
+    subprocess.run(["mkfs.ext4", "-q", "-F", "-L", "rescued", disk], check=True)
+    env = dict(os.environ, LIBGUESTFS_BACKEND="libvirt:" + libvirtd.uri)
+    r = subprocess.run([sys.executable, "-m", "guestkit.cli", "rescue", "--ro",
+                        "--format=raw", "-a", disk],
+                       input=b"blkid -o value -s LABEL /dev/sda\nexit 7\n", env=env,
+                       capture_output=True, timeout=600)
+    assert r.returncode == 7, r.stderr
+    assert r.stdout == b"rescued\n", r.stderr
+    assert not leftovers()
