@@ -416,6 +416,7 @@ class DirectBackend(WatchedLaunch, Backend):
                                lambda dest: self._make_snapshot(appliance, qemu, tmpdir, dest),
                                h._debug)
         snapshot.touch(snap)
+        self.snapshot_path = snap.path          # which snapshot this launch restored
         marks = {"snapshot": round(time.monotonic() - t0, 3)}
         def bad_snapshot(e):
             # worth a warning: a snapshot that does not restore is not normal

@@ -142,6 +142,55 @@ def scsi_host():
     return None
 
 
+#: seconds a disk that sysfs shows may go unannounced before it is taken as it is
+ANNOUNCE_GRACE = 5.0
+
+
+def disk_at(hostno, target):
+    """The name of the disk at SCSI TARGET once sysfs shows all of it, else None."""
+    blockdir = "/sys/bus/scsi/devices/%s:0:%d:0/block" % (hostno, target)
+    try:
+        names = os.listdir(blockdir)
+    except FileNotFoundError:
+        return None
+    # /sys/block/NAME comes last (after the device node): everything that lists disks
+    # reads /sys/block
+    if names and os.path.exists("/dev/" + names[0]) and \
+            os.path.exists("/sys/block/" + names[0]):
+        return names[0]
+    return None
+
+
+def attach_target(host, target, deadline):
+    """Have the SCSI adapter HOST (its sysfs directory) scan TARGET; the name of its disk,
+    once the kernel has announced it, which it does after reading its partition table
+    (sysfs shows the disk before that: a caller could see it without its partitions).
+    A disk already there (plugged with an event) is not waited for."""
+    from .uevents import listen
+    hostno = os.path.basename(host)[4:]
+    listener = listen()
+    try:
+        present = disk_at(hostno, target) is not None
+        with open(os.path.join(host, "scan"), "w") as f:
+            f.write("0 %d 0" % target)
+        seen = None
+        while True:
+            name = disk_at(hostno, target)
+            if name is not None:
+                seen = seen or time.monotonic()
+                if listener is None or present or listener.lost or \
+                        listener.announced(name, 0.002) or \
+                        time.monotonic() - seen > ANNOUNCE_GRACE:
+                    return name
+            elif time.monotonic() > deadline:
+                raise OSError("the drive at SCSI target %d did not appear" % target)
+            else:
+                time.sleep(0.002)
+    finally:
+        if listener is not None:
+            listener.close()
+
+
 def scan_disks(count, timeout=30.0):
     """Attach the COUNT drives one target at a time, each after the previous one has its
     name, so /dev/sda is always the first drive added (the kernel probes disks
@@ -156,24 +205,8 @@ def scan_disks(count, timeout=30.0):
             if time.monotonic() > deadline:
                 raise OSError("the virtio-scsi adapter did not appear")
             time.sleep(0.002)
-    hostno = os.path.basename(host)[4:]
     for target in range(count):
-        with open(os.path.join(host, "scan"), "w") as f:
-            f.write("0 %d 0" % target)
-        blockdir = "/sys/bus/scsi/devices/%s:0:%d:0/block" % (hostno, target)
-        while True:
-            try:
-                names = os.listdir(blockdir)
-            except FileNotFoundError:
-                names = []
-            # /sys/block/NAME comes last (after the device node): everything that lists
-            # disks reads /sys/block
-            if names and os.path.exists("/dev/" + names[0]) and \
-                    os.path.exists("/sys/block/" + names[0]):
-                break
-            if time.monotonic() > deadline:
-                raise OSError("drive %d did not appear" % target)
-            time.sleep(0.002)
+        attach_target(host, target, deadline)
 
 
 def early_boot(t0):

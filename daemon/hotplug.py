@@ -8,7 +8,7 @@ plugged at once could swap names).  Removal refuses a disk that is still in use.
 import os
 import time
 
-from .boot import scsi_host
+from .boot import attach_target, disk_at, scsi_host
 from .devices import disk_names, make_label_links, partitions_of
 from .util import fail
 
@@ -26,34 +26,17 @@ def _host():
     return host, os.path.basename(host)[4:]
 
 
-def _disk_of(hostno, target):
-    try:
-        names = os.listdir(_target_dir(hostno, target) + "/block")
-    except FileNotFoundError:
-        return None
-    # /sys/block/NAME is made last, after the device node (disk_names() reads it)
-    if names and os.path.exists("/dev/" + names[0]) and os.path.exists("/sys/block/" + names[0]):
-        return names[0]
-    return None
-
-
 def do_internal_attach(ctx, target, label=None, **_):
     """Attach the drive qemu just plugged as SCSI target TARGET; its disk name (sdX)."""
     if not isinstance(target, int) or not 0 <= target < 256:
         fail("bad SCSI target %r" % (target,))
-    host, hostno = _host()
-    deadline = time.monotonic() + ATTACH_TIMEOUT
-    # the kernel adds a plugged disk on qemu's event; asking for the target too makes the
-    # wait independent of how soon the event is handled (a second add is a no-op)
-    with open(os.path.join(host, "scan"), "w") as f:
-        f.write("0 %d 0" % target)
-    while True:
-        name = _disk_of(hostno, target)
-        if name is not None:
-            break
-        if time.monotonic() > deadline:
-            fail("the plugged drive (SCSI target %d) did not appear" % target, "EIO")
-        time.sleep(0.002)
+    host, _ = _host()
+    # the kernel adds a plugged disk on qemu's event (when the adapter sends them); asking
+    # for the target too makes the wait independent of how soon the event is handled
+    try:
+        name = attach_target(host, target, time.monotonic() + ATTACH_TIMEOUT)
+    except OSError as e:
+        fail("the plugged drive: %s" % e, "EIO")
     if label is not None:
         labels = ctx.server.state.setdefault("labels", {})
         if label in labels:
@@ -92,7 +75,7 @@ def do_internal_detach(ctx, target, **_):
     if not isinstance(target, int) or not 0 <= target < 256:
         fail("bad SCSI target %r" % (target,))
     _, hostno = _host()
-    name = _disk_of(hostno, target)
+    name = disk_at(hostno, target)
     if name is None:
         fail("no disk at SCSI target %d" % target, "ENOENT")
     busy = _holders(name)
