@@ -40,7 +40,8 @@ def _parser():
     ap.add_argument("--shrink", metavar="PART",
                     help="shrink this partition so that the output disk is big enough")
     ap.add_argument("--delete", action="append", default=[], metavar="PART",
-                    help="leave this partition out of the output (repeatable)")
+                    help="leave this partition out of the output (repeatable; an "
+                         "extended partition takes its logical partitions with it)")
     ap.add_argument("--lv-expand", action="append", default=[], metavar="LV",
                     help="grow this logical volume and its filesystem to fill its "
                          "volume group (repeatable)")
@@ -67,9 +68,11 @@ def _parser():
 
 
 class Part:
-    def __init__(self, num, start, size, ss):
+    def __init__(self, num, start, size, ss, kind="p"):
         self.num, self.start, self.size, self.ss = num, start, size, ss
-        self.new_size = size          # bytes
+        self.kind = kind              # MBR: p(rimary), e(xtended) or l(ogical)
+        self.new_size = size          # bytes asked for
+        self.out_size = size          # bytes on the output: an extended one holds its own
         self.delete = False
         self.expand = False
         self.forced = False
@@ -124,13 +127,41 @@ def _ext_size(g, dev):
     return ((hi << 32) | lo) * (1024 << log)
 
 
+def _align_up(sector, align):
+    return -(-sector // align) * align
+
+
+def _lay_logicals(ext, logicals, align, ss):
+    """Place LOGICALS in EXT from its start, each after the sector its boot record takes
+    (the first at EXT's start); the bytes EXT needs to hold them."""
+    pos = ext.out_start
+    for p in logicals:
+        p.out_start = _align_up(pos + 1, align)
+        p.out_size = p.new_size
+        pos = p.out_start + p.new_size // ss
+    return (pos - ext.out_start) * ss
+
+
+def _number(top, logicals):
+    """Output partition numbers: the primary and extended ones from 1, the logical ones
+    from 5, both in the input's order."""
+    for n, p in enumerate(top, 1):
+        p.out_num = n
+    for n, p in enumerate(logicals, 5):
+        p.out_num = n
+
+
 def plan(ns, parts, ss, out_size, parttype, say):
-    """Work out the output's layout in place (Part.out_start, out_num, new_size)."""
+    """Work out the output's layout in place (Part.out_start, out_num, new_size,
+    out_size)."""
     align = ns.alignment
     if align < 1:
         raise ToolError("--alignment must be a positive number of sectors")
     for text in ns.delete:
-        _partition_arg(text, parts, "--delete").delete = True
+        gone = _partition_arg(text, parts, "--delete")
+        for p in parts:
+            if p is gone or (gone.kind == "e" and p.kind == "l"):
+                p.delete = True
     for option, items in (("--resize", ns.resize), ("--resize-force", ns.resize_force)):
         for item in items:
             name, eq, size = item.partition("=")
@@ -153,8 +184,14 @@ def plan(ns, parts, ss, out_size, parttype, say):
             raise ToolError("--shrink and --expand name the same partition")
         target.expand = True              # takes the (negative) surplus
     kept = [p for p in parts if not p.delete]
-    if not kept:
+    if not [p for p in kept if p.kind != "e"]:
         raise ToolError("every partition would be deleted")
+    top = [p for p in kept if p.kind != "l"]
+    logicals = [p for p in kept if p.kind == "l"]
+    if any(p.expand for p in logicals):
+        for p in top:                    # the extended one, unless asked, wraps its
+            if p.kind == "e" and p.new_size == p.size:    # logicals: its spare room
+                p.new_size = 0                            # is part of the surplus
     for p in kept:
         if p.new_size < p.size and not p.forced and p.content_size is not None and \
                 p.content_size > p.new_size and not (ns.shrink and p.expand):
@@ -164,13 +201,16 @@ def plan(ns, parts, ss, out_size, parttype, say):
     last_usable = out_size // ss - (GPT_RESERVED if parttype == "gpt" else 1)
     first = parts[0].start
     if ns.align_first == "always" or (ns.align_first == "auto" and first % align == 0):
-        first = -(-first // align) * align
+        first = _align_up(first, align)
 
     def layout():
         pos = first
-        for i, p in enumerate(kept):
-            p.out_start = pos if i == 0 else -(-pos // align) * align
-            pos = p.out_start + p.new_size // ss
+        for i, p in enumerate(top):
+            p.out_start = pos if i == 0 else _align_up(pos, align)
+            p.out_size = p.new_size
+            if p.kind == "e":            # grows to hold its logical partitions
+                p.out_size = max(p.new_size, _lay_logicals(p, logicals, align, ss))
+            pos = p.out_start + p.out_size // ss
         return pos - 1                   # the last sector used
 
     end = layout()
@@ -182,7 +222,7 @@ def plan(ns, parts, ss, out_size, parttype, say):
     if growing:
         grown = growing[0]
         unit = align * ss
-        grown.new_size = (grown.new_size + surplus) // unit * unit
+        grown.new_size = (grown.out_size + surplus) // unit * unit
         while True:
             if grown.new_size <= 0 or (ns.shrink and grown.content_size and
                                        grown.new_size < grown.content_size):
@@ -198,11 +238,9 @@ def plan(ns, parts, ss, out_size, parttype, say):
                         "--shrink/--resize/--delete" % _human(-surplus))
     extra = None
     if surplus >= EXTRA_MIN and not ns.no_extra_partition and not growing:
-        if parttype != "msdos" or len(kept) < 4:
-            start = -(-(end + 1) // align) * align
-            extra = (start, last_usable)
-    for i, p in enumerate(kept, 1):
-        p.out_num = i
+        if parttype != "msdos" or len(top) < 4:
+            extra = (_align_up(end + 1, align), last_usable)
+    _number(top, logicals)
     say_plan(parts, extra, ss, surplus, say)
     return kept, extra
 
@@ -219,9 +257,9 @@ def say_plan(parts, extra, ss, surplus, say):
     for p in parts:
         if p.delete:
             say("  %s: deleted" % p.name)
-        elif p.new_size != p.size:
+        elif p.out_size != p.size:
             say("  %s: resized from %s to %s" % (p.name, _human(p.size),
-                                                  _human(p.new_size)))
+                                                  _human(p.out_size)))
         else:
             say("  %s: copied as it is" % p.name)
     if extra:
@@ -258,20 +296,7 @@ def resize(argv):
             raise ToolError("the input disk's partition table is %s: only MBR and GPT are "
                             "handled" % parttype)
         ss = g.blockdev_getss("/dev/sda")
-        parts = []
-        for row in g.part_list("/dev/sda"):
-            num = row["part_num"]
-            if parttype == "msdos" and g.part_get_mbr_part_type("/dev/sda", num) != \
-                    "primary":
-                raise ToolError("/dev/sda%d is an extended or logical partition: only "
-                                "primary partitions are handled" % num)
-            p = Part(num, row["part_start"] // ss, row["part_size"], ss)
-            p.fstype = g.vfs_type(p.name) if _has_signature(g, p.name) else ""
-            if p.fstype in ("ext2", "ext3", "ext4"):
-                p.content_size = _ext_size(g, p.name)
-            elif p.fstype:
-                p.content_size = p.size          # unknown how small it could go
-            parts.append(p)
+        parts = [_read_part(g, row, ss, parttype) for row in g.part_list("/dev/sda")]
         if not parts:
             raise ToolError("the input disk has no partitions")
         kept, extra = plan(ns, parts, ss, g.blockdev_getsize64("/dev/sdb"), parttype, say)
@@ -286,6 +311,22 @@ def resize(argv):
         expand_content(ns, outfmt, kept, say)
     say("Resize operation completed with no errors")
     return 0
+
+
+def _read_part(g, row, ss, parttype):
+    """A Part for a row of the input's part_list, with what it holds."""
+    num = row["part_num"]
+    kind = g.part_get_mbr_part_type("/dev/sda", num)[0] if parttype == "msdos" else "p"
+    p = Part(num, row["part_start"] // ss, row["part_size"], ss, kind)
+    if kind == "e":                      # a container: its logical partitions hold data
+        p.fstype = ""
+        return p
+    p.fstype = g.vfs_type(p.name) if _has_signature(g, p.name) else ""
+    if p.fstype in ("ext2", "ext3", "ext4"):
+        p.content_size = _ext_size(g, p.name)
+    elif p.fstype:
+        p.content_size = p.size          # unknown how small it could go
+    return p
 
 
 def _has_signature(g, dev):
@@ -307,11 +348,14 @@ def write_output(g, ns, parttype, parts, kept, extra, ss, say):
     g.part_init("/dev/sdb", parttype)
     if parttype == "gpt":
         g.part_set_disk_guid("/dev/sdb", g.part_get_disk_guid("/dev/sda"))
+    for p in kept:                       # in order: an extended one before its logicals
+        g.part_add("/dev/sdb", p.kind, p.out_start, p.out_start + p.out_size // ss - 1)
     for p in kept:
-        g.part_add("/dev/sdb", "p", p.out_start, p.out_start + p.new_size // ss - 1)
         n = p.out_num
         if parttype == "msdos":
-            g.part_set_mbr_id("/dev/sdb", n, g.part_get_mbr_id("/dev/sda", p.num))
+            idbyte = g.part_get_mbr_id("/dev/sda", p.num)
+            if g.part_get_mbr_id("/dev/sdb", n) != idbyte:
+                g.part_set_mbr_id("/dev/sdb", n, idbyte)
             if g.part_get_bootable("/dev/sda", p.num):
                 g.part_set_bootable("/dev/sdb", n, True)
         else:
@@ -326,9 +370,11 @@ def write_output(g, ns, parttype, parts, kept, extra, ss, say):
     if extra:
         g.part_add("/dev/sdb", "p", extra[0], extra[1])
     for p in kept:
+        if p.kind == "e":                # parted wrote its boot records afresh
+            continue
         say("Copying %s ..." % p.name)
         g.copy_device_to_device(p.name, "/dev/sdb%d" % p.out_num,
-                                size=min(p.size, p.new_size), sparse=not ns.no_sparse)
+                                size=min(p.size, p.out_size), sparse=not ns.no_sparse)
     # the boot loader's code in the first sector, and (MBR) what it keeps in the gap
     # before the first partition, when that gap is no smaller on the output
     g.copy_device_to_device("/dev/sda", "/dev/sdb", size=446)
@@ -341,7 +387,7 @@ def write_output(g, ns, parttype, parts, kept, extra, ss, say):
 def expand_content(ns, outfmt, kept, say):
     """The second launch, on the output alone: grow what the grown partitions hold, then
     the logical volumes asked for."""
-    grown = [p for p in kept if p.new_size > p.size]
+    grown = [p for p in kept if p.out_size > p.size and p.kind != "e"]
     if not grown and not ns.lv_expand:
         return
     g = guestkit.GuestFS(python_return_dict=True)
