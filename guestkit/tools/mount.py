@@ -8,6 +8,7 @@ mount, retrying while it is busy.
 
 import argparse
 import errno
+import faulthandler
 import os
 import signal
 import sys
@@ -85,6 +86,9 @@ def _serve(ns, notify=None):
             notify()
         for s in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(s, _on_signal)
+        # SIGUSR1 prints every thread's stack on standard error: what a server that does
+        # not end is doing, for a bug report
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
         try:
             g.mount_local_run()
         except KeyboardInterrupt:
