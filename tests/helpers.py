@@ -159,3 +159,23 @@ def served_appliance(sock, *args):
     finally:
         p.terminate()
         p.wait(30)
+
+
+@contextlib.contextmanager
+def one_ext4_partition(path):
+    """A writable handle on the raw disk PATH made one MBR partition holding ext4, mounted
+    at /; written out and closed at the end of the block."""
+    import guestkit
+    g = guestkit.GuestFS(python_return_dict=True)
+    try:
+        g.add_drive_opts(path, format="raw")
+        g.launch()
+        g.part_disk("/dev/sda", "mbr")
+        g.mkfs("ext4", "/dev/sda1")
+        g.mount("/dev/sda1", "/")
+        yield g
+        g.umount_all()
+        g.shutdown()
+    finally:
+        g.close()
+

@@ -29,15 +29,14 @@ def add(g, guest, libvirt_uri=None):
 
 def all_domains(libvirt_uri=None):
     """The names of every domain (running or not) of the libvirt connection, sorted."""
-    from ..libvirt_connection import libvirt_module
-    from ..errors import Error
-    libvirt = libvirt_module()
+    import guestkit
+    from ..libvirt_connection import open_connection
+    g = guestkit.GuestFS()              # for the connection's credential callbacks
     try:
-        conn = libvirt.openReadOnly(libvirt_uri)
-    except libvirt.libvirtError as e:
-        raise Error("could not connect to libvirt (URI = %s): %s" % (
-            libvirt_uri or "default", e.get_error_message()), "ECONNREFUSED") from None
-    try:
-        return sorted(d.name() for d in conn.listAllDomains(0))
+        conn = open_connection(g, libvirt_uri, readonly=True)
+        try:
+            return sorted(d.name() for d in conn.listAllDomains(0))
+        finally:
+            conn.close()
     finally:
-        conn.close()
+        g.close()

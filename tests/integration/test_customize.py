@@ -13,6 +13,7 @@ import pytest
 
 import guestkit
 from tests.conftest import make_image
+from tests.helpers import one_ext4_partition
 
 LIBGUESTFS_ENV = dict(os.environ, LIBGUESTFS_BACKEND="direct",
                       LIBGUESTFS_BACKEND_SETTINGS="force_tcg")
@@ -35,33 +36,25 @@ def sha256(path):
 
 
 def build(path):
-    g = guestkit.GuestFS(python_return_dict=True)
-    g.add_drive_opts(path, format="raw")
-    g.launch()
-    g.part_disk("/dev/sda", "mbr")
-    g.mkfs("ext4", "/dev/sda1")
-    g.mount("/dev/sda1", "/")
-    for d in ("/etc/systemd/system", "/bin", "/var/lib/systemd", "/root", "/home/alice",
-              "/usr/share/zoneinfo/Europe", "/tmp"):
-        g.mkdir_p(d)
-    g.write("/etc/os-release", b'NAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n')
-    g.write("/etc/debian_version", b"12.5\n")
-    g.write("/etc/hostname", b"old\n")
-    g.write("/etc/hosts", b"127.0.0.1\tlocalhost\n127.0.1.1\told\n")
-    g.write("/etc/fstab", b"/dev/sda1 / ext4 defaults 0 1\n")
-    g.write("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"
-                           b"alice:x:1000:1000::/home/alice:/bin/sh\n")
-    g.write("/etc/shadow", b"root:*:19000:0:99999:7:::\nalice:!:19000:0:99999:7:::\n")
-    g.chmod(0o640, "/etc/shadow")
-    g.chown(1000, 1000, "/home/alice")
-    g.write("/usr/share/zoneinfo/Europe/Paris", b"TZif2 not a real one")
-    g.upload("/bin/busybox", "/bin/busybox")
-    g.chmod(0o755, "/bin/busybox")
-    g.ln_s("busybox", "/bin/sh")
-    g.write("/etc/crlf", b"a\r\nb")
-    g.umount_all()
-    g.shutdown()
-    g.close()
+    with one_ext4_partition(path) as g:
+        for d in ("/etc/systemd/system", "/bin", "/var/lib/systemd", "/root", "/home/alice",
+                  "/usr/share/zoneinfo/Europe", "/tmp"):
+            g.mkdir_p(d)
+        g.write("/etc/os-release", b'NAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n')
+        g.write("/etc/debian_version", b"12.5\n")
+        g.write("/etc/hostname", b"old\n")
+        g.write("/etc/hosts", b"127.0.0.1\tlocalhost\n127.0.1.1\told\n")
+        g.write("/etc/fstab", b"/dev/sda1 / ext4 defaults 0 1\n")
+        g.write("/etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n"
+                               b"alice:x:1000:1000::/home/alice:/bin/sh\n")
+        g.write("/etc/shadow", b"root:*:19000:0:99999:7:::\nalice:!:19000:0:99999:7:::\n")
+        g.chmod(0o640, "/etc/shadow")
+        g.chown(1000, 1000, "/home/alice")
+        g.write("/usr/share/zoneinfo/Europe/Paris", b"TZif2 not a real one")
+        g.upload("/bin/busybox", "/bin/busybox")
+        g.chmod(0o755, "/bin/busybox")
+        g.ln_s("busybox", "/bin/sh")
+        g.write("/etc/crlf", b"a\r\nb")
 
 
 @pytest.fixture(scope="module")

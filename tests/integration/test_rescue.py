@@ -16,7 +16,7 @@ import pytest
 
 import guestkit
 from tests.conftest import make_image
-from tests.helpers import served_appliance, sha256_file
+from tests.helpers import one_ext4_partition, served_appliance, sha256_file
 
 HELLO = b"hello from the guest\n"
 PROMPT = b"><rescue> "
@@ -26,22 +26,15 @@ PROMPT = b"><rescue> "
 def image(tmp_path_factory):
     """An ext4 on /dev/sda1 holding /hello and enough of a Linux for inspection."""
     path = make_image(tmp_path_factory.mktemp("rescue") / "disk.img", 64)
-    g = guestkit.GuestFS(python_return_dict=True)
-    g.add_drive_opts(path, format="raw")
-    g.launch()
-    g.part_disk("/dev/sda", "mbr")
-    g.mkfs("ext4", "/dev/sda1")
-    g.mount("/dev/sda1", "/")
-    g.mkdir_p("/etc")
-    g.mkdir_p("/bin")
-    g.write("/etc/os-release", b'NAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n'
-                               b'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n')
-    g.write("/etc/fstab", b"/dev/sda1 / ext4 defaults 0 1\n")
-    g.write("/etc/hostname", b"rescued\n")
-    g.upload("/bin/ls", "/bin/ls")
-    g.write("/hello", HELLO)
-    g.shutdown()
-    g.close()
+    with one_ext4_partition(path) as g:
+        g.mkdir_p("/etc")
+        g.mkdir_p("/bin")
+        g.write("/etc/os-release", b'NAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n'
+                                   b'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n')
+        g.write("/etc/fstab", b"/dev/sda1 / ext4 defaults 0 1\n")
+        g.write("/etc/hostname", b"rescued\n")
+        g.upload("/bin/ls", "/bin/ls")
+        g.write("/hello", HELLO)
     return path
 
 
